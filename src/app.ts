@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import { seedDemoData } from './catalog/demo.js'
+import { catalogRoutes } from './catalog/routes.js'
+import type { Config } from './config.js'
+import { openDatabase } from './db/database.js'
+import { migrateToLatest } from './db/migrate.js'
+import { installErrorHandling } from './http/errors.js'
+import { healthRoutes } from './http/health.js'
+import { registerOpenApi } from './http/openapi.js'
+import type { App } from './http/types.js'
+import { createServices, type Services } from './services.js'
+import { type Clock, systemClock } from './shared/clock.js'
+import { userRoutes } from './users/routes.js'
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+export interface AppOptions {
+  config: Config
+  clock?: Clock
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * JSON bodies are strict: no type coercion ("100" is not a number) and unknown properties are
+ * refused. Query strings and path parameters are text, so there numbers are parsed.
+ */
+function validatorCompilers() {
+  const body = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
+  const text = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
+  addFormats.default(body)
+  addFormats.default(text)
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : text).compile(schema)
+}
+
+/** Builds the whole app: stores opened and migrated, routes registered, ready to listen. */
+export async function buildApp({ config, clock = systemClock, logger = false }: AppOptions): Promise<App> {
+  const database = openDatabase(config)
+  let services: Services
+  try {
+    await migrateToLatest(database.db)
+    services = createServices(config, clock, database)
+    if (config.demoData) await seedDemoData(database.db, services.catalog, clock)
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+
+  const app = Fastify({
+    logger,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: 64 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompilers())
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onClose', () => database.close())
+  app.decorateRequest('userId', '')
+
+  installErrorHandling(app)
+  await registerOpenApi(app, version)
+  healthRoutes(app, services)
+  userRoutes(app, services)
+  catalogRoutes(app, services)
+  return app
+}

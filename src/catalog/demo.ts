@@ -1,0 +1,53 @@
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { Clock } from '../shared/clock.js'
+import type { CatalogService } from './service.js'
+
+const DAY = 24 * 3600 * 1000
+// Any constant: processes that start together on an empty database seed it once.
+const DEMO_LOCK = 0x5d_0c_de_30
+
+/** Whether demo data was created (only on a database without concerts). */
+export async function seedDemoData(db: Db, catalog: CatalogService, clock: Clock): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${DEMO_LOCK})`.execute(trx)
+    const existing = await trx.selectFrom('concerts').select('id').limit(1).executeTakeFirst()
+    if (existing) return false
+    const now = clock.now()
+    const at = (days: number, hourUtc: number) => {
+      const d = new Date(now + days * DAY)
+      d.setUTCHours(hourUtc, 0, 0, 0)
+      return d
+    }
+
+    const club = await catalog.createConcert(
+      { title: 'Midnight Echoes — Club Tour', performer: 'The Lanterns', venue: 'Rolling Hall, Seoul' },
+      trx,
+    )
+    for (const days of [14, 15, 16]) {
+      await catalog.createSchedule(
+        club.concertId,
+        { startsAt: at(days, 10), sections: [{ name: 'Standing', rows: 5, seatsPerRow: 10, price: 88_000 }] },
+        trx,
+      )
+    }
+
+    const stadium = await catalog.createConcert(
+      { title: 'World Tour 2027', performer: 'NOVA', venue: 'Seoul Olympic Stadium' },
+      trx,
+    )
+    await catalog.createSchedule(
+      stadium.concertId,
+      {
+        startsAt: at(60, 10),
+        sections: [
+          { name: 'Floor', rows: 20, seatsPerRow: 100, price: 198_000 },
+          { name: 'Lower Bowl', rows: 100, seatsPerRow: 250, price: 154_000 },
+          { name: 'Upper Bowl', rows: 110, seatsPerRow: 300, price: 121_000 },
+        ],
+      },
+      trx,
+    )
+    return true
+  })
+}

@@ -1,0 +1,137 @@
+import { sql } from 'kysely'
+import { type Db, inTransaction } from '../db/database.js'
+import type { ConcertRow, NewSection } from '../db/schema.js'
+import type { Clock } from '../shared/clock.js'
+import { badRequest, notFound } from '../shared/errors.js'
+import { newId } from '../shared/ids.js'
+
+export const MAX_SEATS_PER_SCHEDULE = 100_000
+
+export interface Concert {
+  concertId: string
+  title: string
+  performer: string
+  venue: string
+  queueOpensAt: Date | null
+  saleOpensAt: Date | null
+}
+
+export interface NewConcert {
+  title: string
+  performer: string
+  venue: string
+  queueOpensAt?: Date
+  saleOpensAt?: Date
+}
+
+export interface SectionInput {
+  name: string
+  rows: number
+  seatsPerRow: number
+  price: number
+}
+
+export interface NewSchedule {
+  startsAt: Date
+  sections: SectionInput[]
+}
+
+const toConcert = (row: ConcertRow): Concert => ({
+  concertId: row.id,
+  title: row.title,
+  performer: row.performer,
+  venue: row.venue,
+  queueOpensAt: row.queue_opens_at,
+  saleOpensAt: row.sale_opens_at,
+})
+
+/** Concerts, their dates and seat maps. */
+export class CatalogService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async listConcerts(): Promise<Concert[]> {
+    const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
+    return rows.map(toConcert)
+  }
+
+  async getConcert(concertId: string): Promise<Concert | undefined> {
+    const row = await this.db.selectFrom('concerts').selectAll().where('id', '=', concertId).executeTakeFirst()
+    return row && toConcert(row)
+  }
+
+  /**
+   * Given only one of the two opening times, the other takes its value: a sale time alone means
+   * the line forms when the sale opens, with no pre-queue.
+   */
+  async createConcert(input: NewConcert, db: Db = this.db): Promise<Concert> {
+    const queueOpensAt = input.queueOpensAt ?? input.saleOpensAt ?? null
+    const saleOpensAt = input.saleOpensAt ?? input.queueOpensAt ?? null
+    if (queueOpensAt && saleOpensAt && queueOpensAt > saleOpensAt) {
+      throw badRequest('queueOpensAt', 'must not be later than saleOpensAt')
+    }
+    const now = new Date(this.clock.now())
+    const row = await db
+      .insertInto('concerts')
+      .values({
+        id: newId('con', now.getTime()),
+        title: input.title,
+        performer: input.performer,
+        venue: input.venue,
+        queue_opens_at: queueOpensAt,
+        sale_opens_at: saleOpensAt,
+        created_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    return toConcert(row)
+  }
+
+  /**
+   * Creates a date with its seat map and every seat row. The seats come from one
+   * INSERT … SELECT generate_series, so a 60,000-seat stadium is one statement, not 60,000.
+   */
+  async createSchedule(
+    concertId: string,
+    input: NewSchedule,
+    db: Db = this.db,
+  ): Promise<{ scheduleId: string; totalSeats: number }> {
+    const concert = await db.selectFrom('concerts').select('id').where('id', '=', concertId).executeTakeFirst()
+    if (!concert) throw notFound('concert')
+    const now = this.clock.now()
+    if (input.startsAt.getTime() <= now) throw badRequest('startsAt', 'must be in the future')
+    const names = new Set(input.sections.map((s) => s.name))
+    if (names.size !== input.sections.length) throw badRequest('sections', 'section names must be unique')
+    const totalSeats = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0)
+    if (totalSeats > MAX_SEATS_PER_SCHEDULE) {
+      throw badRequest('sections', `a schedule has at most ${MAX_SEATS_PER_SCHEDULE} seats (these sections have ${totalSeats})`)
+    }
+    const scheduleId = newId('sch', now)
+    await inTransaction(db, async (trx) => {
+      await trx
+        .insertInto('schedules')
+        .values({ id: scheduleId, concert_id: concertId, starts_at: input.startsAt, total_seats: totalSeats, created_at: new Date(now) })
+        .execute()
+      let firstSeatNo = 1
+      const sections: NewSection[] = input.sections.map((s, position) => {
+        const section = {
+          schedule_id: scheduleId,
+          position,
+          name: s.name,
+          rows: s.rows,
+          seats_per_row: s.seatsPerRow,
+          first_seat_no: firstSeatNo,
+          price: s.price,
+        }
+        firstSeatNo += s.rows * s.seatsPerRow
+        return section
+      })
+      await trx.insertInto('schedule_sections').values(sections).execute()
+      await sql`insert into seats (schedule_id, seat_no)
+                select ${scheduleId}, n from generate_series(1, ${totalSeats}::int) as n`.execute(trx)
+    })
+    return { scheduleId, totalSeats }
+  }
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/** The environment variables stagedoor reads, with their defaults (SPEC section 2). */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^(rediss?|redis-cluster)://' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ADMIN_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  DEMO_DATA: Type.Boolean({ default: true }),
+  QUEUE_STRATEGY: Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')], {
+    default: 'hybrid',
+  }),
+  QUEUE_ADMIT_PER_TICK: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+  QUEUE_TICK_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 1000 }),
+  QUEUE_MAX_ACTIVE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1000 }),
+  QUEUE_ACTIVE_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  QUEUE_ACTIVE_MAX_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800 }),
+  QUEUE_WAITING_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  HOLD_TTL_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  HOLD_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+})
+
+export type QueueStrategy = 'rate' | 'cap' | 'hybrid'
+
+export interface QueueSettings {
+  strategy: QueueStrategy
+  admitPerTick: number
+  tickMs: number
+  maxActive: number
+  activeIdleS: number
+  activeMaxS: number
+  waitingIdleS: number
+}
+
+export interface Config {
+  port: number
+  host: string
+  /** PostgreSQL connection string; unset means the embedded PGlite database. */
+  databaseUrl?: string
+  redisUrl?: string
+  /** Where PGlite keeps its files; `memory://` keeps everything in memory. */
+  dataDir: string
+  authSecret: string
+  adminKey: string
+  /** True when the admin key was generated here and should be shown to the operator. */
+  adminKeyGenerated: boolean
+  demoData: boolean
+  queue: QueueSettings
+  holdTtlS: number
+  holdMaxPerUser: number
+  logLevel: string
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Reads and validates the configuration. In embedded mode (no DATABASE_URL) missing secrets are
+ * generated; AUTH_SECRET is kept in DATA_DIR so tokens survive a restart. In production both
+ * secrets are required.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const raw: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const parsed = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw))
+  const errors = Value.Errors(EnvSchema, parsed)
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const name = e.instancePath.slice(1)
+      return `${name}=${JSON.stringify(raw[name])}: ${e.message}`
+    })
+    throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`)
+  }
+  const e = parsed as Static<typeof EnvSchema>
+  if (e.QUEUE_ACTIVE_MAX_S < e.QUEUE_ACTIVE_IDLE_S) {
+    throw new ConfigError('invalid configuration: QUEUE_ACTIVE_MAX_S must be at least QUEUE_ACTIVE_IDLE_S')
+  }
+  const production = e.DATABASE_URL !== undefined
+  if (production && !e.AUTH_SECRET) {
+    throw new ConfigError('invalid configuration: AUTH_SECRET is required when DATABASE_URL is set')
+  }
+  if (production && !e.ADMIN_KEY) {
+    throw new ConfigError('invalid configuration: ADMIN_KEY is required when DATABASE_URL is set')
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    authSecret: e.AUTH_SECRET ?? embeddedSecret(e.DATA_DIR, 'auth-secret'),
+    adminKey: e.ADMIN_KEY ?? embeddedSecret(e.DATA_DIR, 'admin-key'),
+    adminKeyGenerated: !e.ADMIN_KEY,
+    demoData: e.DEMO_DATA,
+    queue: {
+      strategy: e.QUEUE_STRATEGY as QueueStrategy,
+      admitPerTick: e.QUEUE_ADMIT_PER_TICK,
+      tickMs: e.QUEUE_TICK_MS,
+      maxActive: e.QUEUE_MAX_ACTIVE,
+      activeIdleS: e.QUEUE_ACTIVE_IDLE_S,
+      activeMaxS: e.QUEUE_ACTIVE_MAX_S,
+      waitingIdleS: e.QUEUE_WAITING_IDLE_S,
+    },
+    holdTtlS: e.HOLD_TTL_S,
+    holdMaxPerUser: e.HOLD_MAX_PER_USER,
+    logLevel: e.LOG_LEVEL,
+  }
+}
+
+export const isInMemory = (dataDir: string) => dataDir.startsWith('memory://')
+
+/** A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). */
+function embeddedSecret(dataDir: string, name: string): string {
+  const fresh = randomBytes(32).toString('base64url')
+  if (isInMemory(dataDir)) return fresh
+  const file = join(dataDir, name)
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  mkdirSync(dataDir, { recursive: true })
+  try {
+    writeFileSync(file, fresh + '\n', { mode: 0o600, flag: 'wx' })
+    return fresh
+  } catch (err) {
+    // Another process wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim()
+    throw err
+  }
+}
