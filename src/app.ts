@@ -19,6 +19,13 @@ import { userRoutes } from './users/routes.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's services, for its own plugins and for tests that inspect state. */
+    services: Services
+  }
+}
+
 export interface AppOptions {
   config: Config
   clock?: Clock
@@ -62,6 +69,7 @@ export async function buildApp({ config, clock = systemClock, logger = false }: 
     reply.header('x-request-id', request.id)
   })
   app.addHook('onClose', () => database.close())
+  app.decorate('services', services)
   app.decorateRequest('userId', '')
 
   installErrorHandling(app)

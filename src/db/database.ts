@@ -37,8 +37,10 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     })
-    // An idle client that loses its server must not crash the process; the next query reports it.
+    // A client that loses its server emits 'error' whether idle or checked out; the query in
+    // flight is rejected anyway, so the event itself must not crash the process.
     pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     return { db, kind: 'postgres', close: () => db.destroy() }
   }

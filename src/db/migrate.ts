@@ -1,18 +1,23 @@
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { FileMigrationProvider, Migrator } from 'kysely'
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
+import * as m0001 from './migrations/0001_initial.js'
 
-const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
+/** Every migration file, in order. A new migration is a new file in migrations/ and a line here. */
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
 
 /**
- * Applies the migration files in order. Kysely takes an advisory lock, so processes that start
+ * Applies pending migrations in order. Kysely takes an advisory lock, so processes that start
  * together apply each migration once.
  */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: folder }) })
-  const { error, results } = await migrator.migrateToLatest()
+  // Name the schema: otherwise Kysely takes a migration table in any schema of the database for ours.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db)
+  const migrationTableSchema = rows[0]!.schema
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error })

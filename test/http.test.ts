@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../src/app.js'
+import { json, startTestApp, testConfig, type TestApp } from './support/app.js'
+import { ManualClock } from './support/clock.js'
+import { pgliteTarget, postgresTarget } from './support/stores.js'
+import { startTcpProxy } from './support/tcp-proxy.js'
+
+describe('HTTP conventions', () => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await startTestApp(pgliteTarget)
+  })
+  afterAll(() => t.app.close())
+
+  it('when /health and /ready are asked, then both answer 200', async () => {
+    expect(json(await t.app.inject('/health'))).toEqual({ status: 'ok' })
+    const ready = await t.app.inject('/ready')
+    expect(ready.statusCode).toBe(200)
+    expect(json(ready)).toEqual({ status: 'ready' })
+  })
+
+  it('when a route does not exist, then 404 is a problem document', async () => {
+    const res = await t.app.inject('/v1/nothing-here')
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['content-type']).toContain('application/problem+json')
+    expect(json(res)).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not Found' })
+    expect(json(res).type).toMatch(/^urn:stagedoor:problem:/)
+  })
+
+  it('when the body is not valid JSON, then 400 without internals', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/admin/concerts',
+      headers: { 'x-admin-key': t.config.adminKey, 'content-type': 'application/json' },
+      payload: '{"title": ',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(json(res).code).toBe('MALFORMED_REQUEST')
+    expect(res.body).not.toMatch(/at .*\.(js|ts):\d+/)
+  })
+
+  it('when a client sends a request id, then the response carries it; otherwise one is generated', async () => {
+    const given = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } })
+    expect(given.headers['x-request-id']).toBe('abc-123')
+    const generated = await t.app.inject({ url: '/health' })
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
+
+describe('5xx answers never leak internals', () => {
+  it('when a handler fails unexpectedly, then 500 says only that an internal error occurred', async () => {
+    const app = await buildApp({ config: await testConfig(pgliteTarget), clock: new ManualClock() })
+    app.get('/boom', async () => {
+      throw new Error('secret: password=hunter2 at db.internal:5432')
+    })
+    const res = await app.inject('/boom')
+    await app.close()
+    expect(res.statusCode).toBe(500)
+    expect(json(res)).toMatchObject({ code: 'INTERNAL', detail: 'an internal error occurred' })
+    expect(res.body).not.toContain('hunter2')
+  })
+
+  it('when PostgreSQL goes away, then /ready and data routes answer 503 without internals', async () => {
+    const config = await testConfig(postgresTarget)
+    const url = new URL(config.databaseUrl!)
+    const proxy = await startTcpProxy(Number(url.port || 5432), url.hostname)
+    url.host = `127.0.0.1:${proxy.port}`
+    const app = await buildApp({ config: { ...config, databaseUrl: url.toString() }, clock: new ManualClock() })
+    expect((await app.inject('/ready')).statusCode).toBe(200)
+    await proxy.cut()
+    for (const path of ['/ready', '/v1/concerts']) {
+      const res = await app.inject(path)
+      expect(res.statusCode, path).toBe(503)
+      expect(json(res)).toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
+      expect(res.body).not.toMatch(/ECONN|127\.0\.0\.1|postgres/i)
+    }
+    await app.close()
+  })
+})
