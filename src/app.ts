@@ -16,6 +16,9 @@ import type { App } from './http/types.js'
 import { createServices, type Services } from './services.js'
 import { type Clock, systemClock } from './shared/clock.js'
 import { userRoutes } from './users/routes.js'
+import { AdmissionLoop } from './queue/loop.js'
+import { queueRoutes } from './queue/routes.js'
+import { connectRedis, type RedisClient } from './redis/client.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -23,6 +26,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The app's services, for its own plugins and for tests that inspect state. */
     services: Services
+    admissionLoop: AdmissionLoop
   }
 }
 
@@ -30,6 +34,10 @@ export interface AppOptions {
   config: Config
   clock?: Clock
   logger?: FastifyServerOptions['logger']
+  /** Run the admission loop (default). Tests with a hand-moved clock drive it themselves. */
+  backgroundLoops?: boolean
+  /** Prefix of every Redis key (default `sd:`). */
+  redisPrefix?: string
 }
 
 /**
@@ -46,14 +54,23 @@ function validatorCompilers() {
 }
 
 /** Builds the whole app: stores opened and migrated, routes registered, ready to listen. */
-export async function buildApp({ config, clock = systemClock, logger = false }: AppOptions): Promise<App> {
+export async function buildApp({
+  config,
+  clock = systemClock,
+  logger = false,
+  backgroundLoops = true,
+  redisPrefix,
+}: AppOptions): Promise<App> {
   const database = openDatabase(config)
+  let redis: RedisClient | undefined
   let services: Services
   try {
     await migrateToLatest(database.db)
-    services = createServices(config, clock, database)
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl)
+    services = createServices(config, clock, { database, redis, redisPrefix })
     if (config.demoData) await seedDemoData(database.db, services.catalog, clock)
   } catch (err) {
+    redis?.disconnect()
     await database.close()
     throw err
   }
@@ -68,7 +85,15 @@ export async function buildApp({ config, clock = systemClock, logger = false }: 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  app.addHook('onClose', () => database.close())
+  const loop = new AdmissionLoop(services.waitingRoomStore, services.queueSettings, services.catalog, services.waitingRoom, clock, app.log)
+  app.decorate('admissionLoop', loop)
+  if (backgroundLoops) app.addHook('onReady', async () => loop.start())
+  // Stop the loop, then let requests in flight finish, then close the stores.
+  app.addHook('preClose', () => loop.stop())
+  app.addHook('onClose', async () => {
+    await redis?.quit().catch(() => redis?.disconnect())
+    await database.close()
+  })
   app.decorate('services', services)
   app.decorateRequest('userId', '')
 
@@ -77,5 +102,6 @@ export async function buildApp({ config, clock = systemClock, logger = false }: 
   healthRoutes(app, services)
   userRoutes(app, services)
   catalogRoutes(app, services)
+  queueRoutes(app, services)
   return app
 }

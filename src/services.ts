@@ -3,6 +3,13 @@ import { TokenSigner } from './auth/signer.js'
 import { CatalogService } from './catalog/service.js'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/database.js'
+import { DbWaitingRoomStore } from './queue/db-store.js'
+import { RedisWaitingRoomStore } from './queue/redis/store.js'
+import { WaitingRoom } from './queue/service.js'
+import { QueueSettingsService } from './queue/settings.js'
+import type { WaitingRoomStore } from './queue/store.js'
+import { QueueTokens } from './queue/tokens.js'
+import type { RedisClient } from './redis/client.js'
 import type { Clock } from './shared/clock.js'
 import { UserService } from './users/service.js'
 
@@ -11,21 +18,41 @@ export interface Services {
   config: Config
   clock: Clock
   database: DatabaseHandle
+  redis: RedisClient | undefined
   signer: TokenSigner
   accessTokens: AccessTokens
   users: UserService
   catalog: CatalogService
+  queueSettings: QueueSettingsService
+  waitingRoomStore: WaitingRoomStore
+  waitingRoom: WaitingRoom
 }
 
-export function createServices(config: Config, clock: Clock, database: DatabaseHandle): Services {
+export interface Backing {
+  database: DatabaseHandle
+  redis?: RedisClient
+  /** Prefix of every Redis key (tests give each run its own). */
+  redisPrefix?: string
+}
+
+export function createServices(config: Config, clock: Clock, { database, redis, redisPrefix }: Backing): Services {
   const signer = new TokenSigner(config.authSecret, clock)
+  const catalog = new CatalogService(database.db, clock)
+  const queueSettings = new QueueSettingsService(database.db, config.queue, clock)
+  const waitingRoomStore: WaitingRoomStore = redis
+    ? new RedisWaitingRoomStore(redis, redisPrefix)
+    : new DbWaitingRoomStore(database.db)
   return {
     config,
     clock,
     database,
+    redis,
     signer,
     accessTokens: new AccessTokens(signer),
     users: new UserService(database.db, clock),
-    catalog: new CatalogService(database.db, clock),
+    catalog,
+    queueSettings,
+    waitingRoomStore,
+    waitingRoom: new WaitingRoom(waitingRoomStore, queueSettings, catalog, new QueueTokens(signer), clock),
   }
 }

@@ -20,8 +20,9 @@ export class TokenSigner {
     this.#key = createSecretKey(Buffer.from(secret, 'utf8'))
   }
 
-  async sign(typ: string, subject: string, claims: JWTPayload, ttlSeconds: number): Promise<string> {
-    const now = Math.floor(this.clock.now() / 1000)
+  /** `issuedAtMs` fixes the issue time, so the same claims always give the same token. */
+  async sign(typ: string, subject: string, claims: JWTPayload, ttlSeconds: number, issuedAtMs = this.clock.now()): Promise<string> {
+    const now = Math.floor(issuedAtMs / 1000)
     return new SignJWT({ ...claims, typ })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)

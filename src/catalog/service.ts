@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { type Db, inTransaction } from '../db/database.js'
 import type { ConcertRow, NewSection } from '../db/schema.js'
+import { TtlCache } from '../shared/cache.js'
 import type { Clock } from '../shared/clock.js'
 import { badRequest, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
@@ -14,6 +15,13 @@ export interface Concert {
   venue: string
   queueOpensAt: Date | null
   saleOpensAt: Date | null
+}
+
+export interface ScheduleSummary {
+  scheduleId: string
+  startsAt: Date
+  availableSeats: number
+  totalSeats: number
 }
 
 export interface NewConcert {
@@ -47,10 +55,26 @@ const toConcert = (row: ConcertRow): Concert => ({
 
 /** Concerts, their dates and seat maps. */
 export class CatalogService {
+  /** Concerts by id for hot paths (the queue and the gate); another process's write shows within 1 s. */
+  private readonly concertCache: TtlCache<Concert | undefined>
+  private readonly listCache: TtlCache<Concert[]>
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.concertCache = new TtlCache(clock, 1000)
+    this.listCache = new TtlCache(clock, 1000)
+  }
+
+  getConcertCached(concertId: string): Promise<Concert | undefined> {
+    return this.concertCache.get(concertId, () => this.getConcert(concertId))
+  }
+
+  /** The concert list for background loops; a new concert shows within 1 s. */
+  listConcertsCached(): Promise<Concert[]> {
+    return this.listCache.get('all', () => this.listConcerts())
+  }
 
   async listConcerts(): Promise<Concert[]> {
     const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
@@ -60,6 +84,39 @@ export class CatalogService {
   async getConcert(concertId: string): Promise<Concert | undefined> {
     const row = await this.db.selectFrom('concerts').selectAll().where('id', '=', concertId).executeTakeFirst()
     return row && toConcert(row)
+  }
+
+  /**
+   * The dates of a concert that have not started, with their free seats. A seat is free when
+   * available, or held past its expiry; only taken seats are counted, through a partial index.
+   */
+  async listSchedules(concertId: string): Promise<ScheduleSummary[]> {
+    const now = new Date(this.clock.now())
+    const rows = await this.db
+      .selectFrom('schedules as s')
+      .select((eb) => [
+        's.id',
+        's.starts_at',
+        's.total_seats',
+        eb
+          .selectFrom('seats as t')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('t.schedule_id', '=', 's.id')
+          .where('t.status', '<>', 'AVAILABLE')
+          .where((w) => w.or([w('t.status', '=', 'SOLD'), w('t.held_until', '>', now)]))
+          .as('taken'),
+      ])
+      .where('s.concert_id', '=', concertId)
+      .where('s.starts_at', '>', now)
+      .orderBy('s.starts_at')
+      .orderBy('s.id')
+      .execute()
+    return rows.map((r) => ({
+      scheduleId: r.id,
+      startsAt: r.starts_at,
+      totalSeats: r.total_seats,
+      availableSeats: r.total_seats - Number(r.taken ?? 0),
+    }))
   }
 
   /**
@@ -86,6 +143,8 @@ export class CatalogService {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
+    this.concertCache.delete(row.id)
+    this.listCache.clear()
     return toConcert(row)
   }
 

@@ -1,10 +1,12 @@
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
 import * as m0001 from './migrations/0001_initial.js'
+import * as m0002 from './migrations/0002_waiting_room.js'
 
 /** Every migration file, in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_waiting_room': m0002,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -103,7 +103,42 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp
 }
 
+export interface QueueEntriesTable {
+  token_id: string
+  concert_id: string
+  user_id: string
+  /** Arrival order; a pre-queue join gets a random negative key, so the pre-queue sorts first, shuffled. */
+  order_key: number
+  status: 'WAITING' | 'ACTIVE' | 'ENDED'
+  joined_at: Timestamp
+  last_seen_at: Timestamp
+  admitted_at: Timestamp | null
+  active_until: Timestamp | null
+  active_max_until: Timestamp | null
+  ended_at: Timestamp | null
+  end_reason: string | null
+}
+
+export interface QueueTicksTable {
+  concert_id: string
+  /** When admission last ran (epoch ms); a tick runs once per window floor(now / tickMs). */
+  last_tick_at: Generated<number>
+}
+
+export interface QueueSettingsTable {
+  concert_id: string
+  strategy: 'rate' | 'cap' | 'hybrid' | null
+  admit_per_tick: number | null
+  tick_ms: number | null
+  max_active: number | null
+  paused: Generated<boolean>
+  updated_at: Timestamp
+}
+
 export interface Database {
+  queue_entries: QueueEntriesTable
+  queue_ticks: QueueTicksTable
+  queue_settings: QueueSettingsTable
   users: UsersTable
   balance_ledger: BalanceLedgerTable
   concerts: ConcertsTable

@@ -57,7 +57,7 @@ function isDependencyDown(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
     e.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '')
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(e.message ?? '')
   )
 }
 

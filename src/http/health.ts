@@ -4,7 +4,7 @@ import type { Services } from '../services.js'
 import { problems } from './schemas.js'
 import type { App } from './types.js'
 
-export function healthRoutes(app: App, { database }: Services) {
+export function healthRoutes(app: App, { database, redis }: Services) {
   app.get(
     '/health',
     {
@@ -30,6 +30,7 @@ export function healthRoutes(app: App, { database }: Services) {
     },
     async () => {
       await sql`select 1`.execute(database.db)
+      if (redis) await redis.ping()
       return { status: 'ready' as const }
     },
   )

@@ -1,0 +1,123 @@
+import type { RedisClient } from '../../redis/client.js'
+import {
+  type AdmissionLimits,
+  admissionBounds,
+  type EndReason,
+  type EntryState,
+  type JoinResult,
+  promotesOnFree,
+  type QueueFigures,
+  type TickResult,
+  type WaitingRoomStore,
+} from '../store.js'
+import { QueueScripts } from './scripts.js'
+
+type RawState = [string, (string | number)?]
+
+const toState = ([kind, value]: RawState): EntryState => {
+  if (kind === 'A') return { state: 'ACTIVE', activeUntil: Number(value) }
+  if (kind === 'W') return { state: 'WAITING', position: Number(value) }
+  return { state: 'ENDED' }
+}
+
+/**
+ * The waiting room on Redis (the week-7 design, done right): waiting tokens in a sorted set by
+ * order, active tokens in a sorted set scored by expiry, and every state change one Lua script.
+ * All keys of a concert share the hash tag `{concertId}`, so a Redis Cluster keeps them in one slot.
+ */
+export class RedisWaitingRoomStore implements WaitingRoomStore {
+  private readonly scripts: QueueScripts
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix = 'sd:',
+  ) {
+    this.scripts = new QueueScripts(redis)
+  }
+
+  /** The concert's keys, in the order every script takes them (see lua/includes/common.lua). */
+  keys(concertId: string): string[] {
+    const base = `${this.prefix}q:{${concertId}}:`
+    return ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'seq', 'admitted'].map((k) => base + k)
+  }
+
+  async join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    prequeueKey: number | null,
+    now: number,
+    limits: AdmissionLimits,
+  ): Promise<JoinResult> {
+    const [token, joinedAt, created, ...state] = (await this.scripts.run('join', this.keys(concertId), [
+      userId,
+      tokenId,
+      now,
+      prequeueKey === null ? '' : String(prequeueKey),
+      now - limits.waitingIdleMs,
+    ])) as [string, string, number, string, string | number]
+    return { tokenId: token, joinedAt: Number(joinedAt), created: created === 1, state: toState(state) }
+  }
+
+  async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
+    const raw = await this.scripts.run('status', this.keys(concertId), [tokenId, now, now - limits.waitingIdleMs])
+    return toState(raw as RawState)
+  }
+
+  async touch(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
+    const raw = await this.scripts.run('touch', this.keys(concertId), [
+      tokenId,
+      now,
+      limits.activeIdleMs,
+      now - limits.waitingIdleMs,
+    ])
+    return toState(raw as RawState)
+  }
+
+  async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
+    return toState((await this.scripts.run('peek', this.keys(concertId), [tokenId, now])) as RawState)
+  }
+
+  async end(concertId: string, tokenId: string, _reason: EndReason, now: number, limits: AdmissionLimits): Promise<boolean> {
+    const live = await this.scripts.run('end', this.keys(concertId), [
+      tokenId,
+      now,
+      promotesOnFree(limits) ? 1 : 0,
+      limits.maxActive,
+      limits.activeIdleMs,
+      limits.activeMaxMs,
+      now - limits.waitingIdleMs,
+    ])
+    return live === 1
+  }
+
+  async tick(concertId: string, now: number, limits: AdmissionLimits): Promise<TickResult> {
+    const { perTick, cap } = admissionBounds(limits)
+    const [ran, admitted, expired] = (await this.scripts.run('tick', this.keys(concertId), [
+      now,
+      limits.tickMs,
+      perTick,
+      cap,
+      limits.activeIdleMs,
+      limits.activeMaxMs,
+      now - limits.waitingIdleMs,
+    ])) as [number, number, number]
+    return { ran: ran === 1, admitted, expired }
+  }
+
+  async figures(concertId: string, now: number, limits: AdmissionLimits): Promise<QueueFigures> {
+    const [waiting, active, admitted, first, p50] = (await this.scripts.run('figures', this.keys(concertId), [
+      now,
+      now - limits.waitingIdleMs,
+    ])) as number[]
+    return {
+      waiting: waiting!,
+      active: active!,
+      admittedLastMinute: admitted!,
+      firstAdmittedAt: first! < 0 ? null : first!,
+      p50WaitSeconds: p50! < 0 ? null : Math.round(p50! / 1000),
+    }
+  }
+
+  async close(): Promise<void> {}
+}

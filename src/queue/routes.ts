@@ -1,0 +1,139 @@
+import { Type } from 'typebox'
+import { adminHook, userHook } from '../http/auth.js'
+import { DateTime, Id, problems, security } from '../http/schemas.js'
+import type { App } from '../http/types.js'
+import type { Services } from '../services.js'
+import type { QueueStatus } from './service.js'
+
+const Strategy = Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')])
+
+const QueueStatusSchema = Type.Object({
+  token: Type.String({ description: 'Send as the Queue-Token header' }),
+  concertId: Type.String(),
+  status: Type.Union([Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED')]),
+  position: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: '1 = next in line; 0 when ACTIVE; null in the pre-queue and when EXPIRED',
+  }),
+  etaSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  pollAfterMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  activeUntil: Type.Union([DateTime, Type.Null()]),
+})
+
+const QueueConfigSchema = Type.Object({
+  strategy: Strategy,
+  admitPerTick: Type.Integer(),
+  tickMs: Type.Integer(),
+  maxActive: Type.Integer(),
+  paused: Type.Boolean(),
+  activeIdleS: Type.Integer(),
+  activeMaxS: Type.Integer(),
+  waitingIdleS: Type.Integer(),
+})
+
+const statusView = (s: QueueStatus) => ({ ...s, activeUntil: s.activeUntil?.toISOString() ?? null })
+
+export function queueRoutes(app: App, services: Services) {
+  const { waitingRoom, accessTokens, config } = services
+  const admin = { onRequest: adminHook(config.adminKey) }
+
+  app.post(
+    '/v1/concerts/:concertId/queue',
+    {
+      onRequest: userHook(accessTokens),
+      schema: {
+        tags: ['queue'],
+        summary: 'Join the waiting room of a concert',
+        description:
+          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200.',
+        security: security.user,
+        params: Type.Object({ concertId: Id }),
+        response: { 200: QueueStatusSchema, 201: QueueStatusSchema, ...problems(401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { created, status } = await waitingRoom.join(request.userId, request.params.concertId)
+      return reply.status(created ? 201 : 200).send(statusView(status))
+    },
+  )
+
+  app.get(
+    '/v1/queue/status',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Place in line, wait estimate and when to ask again',
+        security: security.queue,
+        response: { 200: QueueStatusSchema, ...problems(401) },
+      },
+    },
+    async (request) => statusView(await waitingRoom.status(request.headers['queue-token'])),
+  )
+
+  app.delete(
+    '/v1/queue',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'Leave the line, or give up the active slot',
+        security: security.queue,
+        response: { 204: Type.Null(), ...problems(401) },
+      },
+    },
+    async (request, reply) => {
+      await waitingRoom.leave(request.headers['queue-token'])
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.get(
+    '/v1/admin/concerts/:concertId/queue',
+    {
+      ...admin,
+      schema: {
+        tags: ['admin'],
+        summary: "The queue's figures and settings",
+        security: security.admin,
+        params: Type.Object({ concertId: Id }),
+        response: {
+          200: Type.Object({
+            waiting: Type.Integer(),
+            active: Type.Integer(),
+            admittedLastMinute: Type.Integer(),
+            p50WaitSeconds: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'Median wait from joining to admission of those admitted in the last minute',
+            }),
+            config: QueueConfigSchema,
+          }),
+          ...problems(401, 404),
+        },
+      },
+    },
+    async (request) => waitingRoom.report(request.params.concertId),
+  )
+
+  app.patch(
+    '/v1/admin/concerts/:concertId/queue',
+    {
+      ...admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Pause, resume, or change the admission rate and cap live',
+        description: 'Takes effect on every process within one tick.',
+        security: security.admin,
+        params: Type.Object({ concertId: Id }),
+        body: Type.Object(
+          {
+            strategy: Type.Optional(Strategy),
+            admitPerTick: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+            tickMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
+            maxActive: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+            paused: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: QueueConfigSchema, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => waitingRoom.configure(request.params.concertId, request.body),
+  )
+}

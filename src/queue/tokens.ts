@@ -1,0 +1,36 @@
+import type { TokenSigner } from '../auth/signer.js'
+import { AppError } from '../shared/errors.js'
+
+const QUEUE_TOKEN_TTL_S = 7 * 24 * 3600
+
+export interface QueueClaims {
+  userId: string
+  concertId: string
+  tokenId: string
+}
+
+/**
+ * `Queue-Token`: signed, carrying the user, the concert and the token id. Position is live state
+ * in the store, never in the token. Issued at the join time, so a repeated join of a live entry
+ * gives back the very same token.
+ */
+export class QueueTokens {
+  constructor(private readonly signer: TokenSigner) {}
+
+  issue(claims: QueueClaims, joinedAt: number): Promise<string> {
+    return this.signer.sign('queue', claims.userId, { cid: claims.concertId, jti: claims.tokenId }, QUEUE_TOKEN_TTL_S, joinedAt)
+  }
+
+  /** The claims of a validly signed `Queue-Token` header; 401 otherwise. */
+  async verify(header: string | string[] | undefined): Promise<QueueClaims> {
+    if (typeof header !== 'string' || header.length === 0) {
+      throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'a Queue-Token header is required')
+    }
+    const payload = await this.signer.verify('queue', header)
+    if (payload === 'expired') throw new AppError(401, 'QUEUE_TOKEN_EXPIRED', 'the queue token has expired')
+    if (payload === 'invalid' || typeof payload.cid !== 'string' || typeof payload.jti !== 'string') {
+      throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'the queue token is not valid')
+    }
+    return { userId: payload.sub!, concertId: payload.cid, tokenId: payload.jti }
+  }
+}

@@ -1,0 +1,29 @@
+import { Cluster, Redis } from 'ioredis'
+
+export type RedisClient = Redis | Cluster
+
+/**
+ * A client for `redis://…` / `rediss://…`, or a cluster client for
+ * `redis-cluster://host1:port1,host2:port2`. Commands fail fast while Redis is unreachable
+ * (the client answers 503) instead of queueing without bound.
+ */
+export async function connectRedis(url: string): Promise<RedisClient> {
+  const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as const
+  let client: RedisClient
+  if (url.startsWith('redis-cluster://')) {
+    const nodes = url
+      .slice('redis-cluster://'.length)
+      .split(',')
+      .map((hostPort) => {
+        const [host, port] = hostPort.split(':')
+        return { host: host!, port: Number(port ?? 6379) }
+      })
+    client = new Cluster(nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: common })
+  } else {
+    client = new Redis(url, common)
+  }
+  // Connection errors surface on the commands that fail; the event itself must not crash the process.
+  client.on('error', () => {})
+  await client.connect()
+  return client
+}

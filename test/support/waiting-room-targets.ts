@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto'
+import { CatalogService } from '../../src/catalog/service.js'
+import { openDatabase } from '../../src/db/database.js'
+import { migrateToLatest } from '../../src/db/migrate.js'
+import { DbWaitingRoomStore } from '../../src/queue/db-store.js'
+import { RedisWaitingRoomStore } from '../../src/queue/redis/store.js'
+import type { WaitingRoomStore } from '../../src/queue/store.js'
+import { connectRedis, type RedisClient } from '../../src/redis/client.js'
+import { ManualClock } from './clock.js'
+import { startRedisCluster } from './redis-cluster.js'
+import { freshPostgresSchema, REDIS_URL } from './stores.js'
+
+export interface StoreUnderTest {
+  /** A store; `connections` > 1 gives stores on separate connections to the same data. */
+  stores: WaitingRoomStore[]
+  /** A concert the store may queue for. */
+  newConcert(): Promise<string>
+  close(): Promise<void>
+}
+
+export interface WaitingRoomTarget {
+  name: string
+  open(connections?: number): Promise<StoreUnderTest>
+}
+
+async function databaseTarget(databaseUrl: string | undefined, connections: number): Promise<StoreUnderTest> {
+  const handles = [openDatabase({ databaseUrl, dataDir: 'memory://' })]
+  await migrateToLatest(handles[0]!.db)
+  // PGlite is one in-process database: its "connections" share one handle.
+  for (let i = 1; i < connections; i++) handles.push(databaseUrl ? openDatabase({ databaseUrl, dataDir: 'memory://' }) : handles[0]!)
+  const catalog = new CatalogService(handles[0]!.db, new ManualClock())
+  return {
+    stores: handles.map((h) => new DbWaitingRoomStore(h.db)),
+    newConcert: async () => (await catalog.createConcert({ title: 'T', performer: 'P', venue: 'V' })).concertId,
+    close: async () => {
+      for (const h of new Set(handles)) await h.close()
+    },
+  }
+}
+
+async function redisTarget(url: string, connections: number, onClose?: () => Promise<void>): Promise<StoreUnderTest> {
+  const prefix = `test:${randomBytes(4).toString('hex')}:`
+  const clients: RedisClient[] = []
+  for (let i = 0; i < connections; i++) clients.push(await connectRedis(url))
+  return {
+    stores: clients.map((c) => new RedisWaitingRoomStore(c, prefix)),
+    newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
+    close: async () => {
+      for (const c of clients) await c.quit()
+      await onClose?.()
+    },
+  }
+}
+
+export const waitingRoomTargets: WaitingRoomTarget[] = [
+  { name: 'redis', open: (n = 1) => redisTarget(REDIS_URL, n) },
+  {
+    name: 'redis-cluster',
+    open: async (n = 1) => {
+      const cluster = await startRedisCluster()
+      return redisTarget(cluster.url, n, () => cluster.stop())
+    },
+  },
+  { name: 'pglite', open: (n = 1) => databaseTarget(undefined, n) },
+  { name: 'postgres', open: async (n = 1) => databaseTarget(await freshPostgresSchema(), n) },
+]
