@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
@@ -12,6 +13,7 @@ export async function testConfig(target: StoreTarget, env: Record<string, string
   return loadConfig({
     DATA_DIR: store.dataDir,
     ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
+    ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}),
     AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
     ADMIN_KEY,
     DEMO_DATA: 'false',
@@ -30,7 +32,7 @@ export interface TestApp {
 export async function startTestApp(target: StoreTarget, env: Record<string, string> = {}): Promise<TestApp> {
   const config = await testConfig(target, env)
   const clock = new ManualClock()
-  const app = await buildApp({ config, clock })
+  const app = await buildApp({ config, clock, backgroundLoops: false, redisPrefix: `test:${randomBytes(4).toString('hex')}:` })
   await app.ready()
   return { app, clock, config }
 }

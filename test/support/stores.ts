@@ -7,9 +7,9 @@ export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgre
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 export interface StoreTarget {
-  name: 'pglite' | 'postgres'
+  name: string
   /** Config values selecting a fresh, empty database for this target. */
-  fresh(): Promise<{ databaseUrl?: string; dataDir: string }>
+  fresh(): Promise<{ databaseUrl?: string; redisUrl?: string; dataDir: string }>
 }
 
 const createdSchemas: string[] = []
@@ -53,3 +53,11 @@ export const postgresTarget: StoreTarget = {
 
 /** Every database the product supports: suites run once per entry. */
 export const databaseTargets: StoreTarget[] = [pgliteTarget, postgresTarget]
+
+export const postgresRedisTarget: StoreTarget = {
+  name: 'postgres+redis',
+  fresh: async () => ({ databaseUrl: await freshPostgresSchema(), redisUrl: REDIS_URL, dataDir: 'memory://' }),
+}
+
+/** Every deployment shape: embedded, PostgreSQL alone, PostgreSQL with Redis. */
+export const deploymentTargets: StoreTarget[] = [pgliteTarget, postgresTarget, postgresRedisTarget]
