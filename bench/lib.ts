@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import autocannon, { type Request } from 'autocannon'
+import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
+
+export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+
+export interface Row {
+  scenario: string
+  store: string
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  ratio?: number
+}
+
+/** Drives one scenario with autocannon; `next` builds each request (so each can carry its own user). */
+export async function drive(
+  url: string,
+  scenario: string,
+  store: string,
+  next: () => { method?: 'GET' | 'POST' | 'DELETE'; path: string; headers?: Record<string, string>; body?: string },
+  options: { duration?: number; connections?: number } = {},
+): Promise<Row> {
+  const result = await autocannon({
+    url,
+    connections: options.connections ?? CONNECTIONS,
+    duration: options.duration ?? DURATION_S,
+    requests: [
+      {
+        setupRequest: (request: Request) => {
+          const r = next()
+          return { ...request, method: r.method ?? 'GET', path: r.path, headers: { ...r.headers }, body: r.body } as Request
+        },
+      },
+    ],
+  })
+  const errors = result.errors + result.timeouts + result.non2xx
+  return { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors }
+}
+
+export async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-server.ts', import.meta.url).pathname, String(port)], {
+    stdio: 'inherit',
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break
+    } catch {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+export { startServer, type ServerProcess }
+
+export function machine() {
+  const cpus = os.cpus()
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+}
+
+export function table(rows: Row[]): string {
+  const lines = [
+    '| scenario | store | req/s | p50 ms | p99 ms | errors | ratio to ceiling |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} |`,
+    ),
+  ]
+  return lines.join('\n')
+}
+
+export function writeResults(name: string, rows: Row[], extra: Record<string, unknown> = {}) {
+  const dir = new URL('./results/', import.meta.url)
+  mkdirSync(dir, { recursive: true })
+  const at = new Date().toISOString()
+  const meta = { at, machine: machine(), durationS: DURATION_S, connections: CONNECTIONS, ...extra }
+  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify({ ...meta, rows }, null, 2) + '\n')
+  const md = [`# ${name}`, '', `${at} — ${meta.machine}; ${DURATION_S} s per scenario, ${CONNECTIONS} connections.`, '', table(rows), ''].join('\n')
+  writeFileSync(new URL(`${name}.md`, dir), md)
+  return md
+}
