@@ -137,7 +137,7 @@ async function memoryOf(pid: number): Promise<number> {
 async function main() {
   console.log(`stagedoor bench — ${machine()}`)
   const signer = new AccessTokens(new TokenSigner(AUTH_SECRET, systemClock))
-  const bearers = await Promise.all(Array.from({ length: 150_000 }, (_, n) => signer.issue(`usr_bench_${n}`)))
+  const bearers = Array.from({ length: 150_000 }, (_, n) => signer.issue(`usr_bench_${n}`))
 
   const bare = await startBare()
   const ceiling = await drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({ path: '/health' }))

@@ -61,12 +61,12 @@ export class WaitingRoom {
     const prequeueKey = this.inPrequeue(concert, now) ? -randomInt(1, PREQUEUE_KEY_RANGE) : null
     const limits = await this.settings.limits(concertId)
     const joined = await this.store.join(concertId, userId, newId('qt', now), prequeueKey, now, limits)
-    const token = await this.tokens.issue({ userId, concertId, tokenId: joined.tokenId }, joined.joinedAt)
+    const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId }, joined.joinedAt)
     return { created: joined.created, status: await this.view(token, concert, joined.state, now, limits) }
   }
 
   async status(token: string | string[] | undefined): Promise<QueueStatus> {
-    const claims = await this.tokens.verify(token)
+    const claims = this.tokens.verify(token)
     const concert = await this.concert(claims.concertId)
     const limits = await this.settings.limits(claims.concertId)
     const now = this.clock.now()
@@ -76,7 +76,7 @@ export class WaitingRoom {
 
   /** Leaves the line or gives up the active slot. Leaving twice is not an error. */
   async leave(token: string | string[] | undefined): Promise<void> {
-    const claims = await this.tokens.verify(token)
+    const claims = this.tokens.verify(token)
     await this.end(claims, 'LEFT')
   }
 
@@ -85,7 +85,7 @@ export class WaitingRoom {
     await this.end(claims, 'PAID')
   }
 
-  verifyToken(header: string | string[] | undefined): Promise<QueueClaims> {
+  verifyToken(header: string | string[] | undefined): QueueClaims {
     return this.tokens.verify(header)
   }
 

@@ -17,16 +17,16 @@ export interface QueueClaims {
 export class QueueTokens {
   constructor(private readonly signer: TokenSigner) {}
 
-  issue(claims: QueueClaims, joinedAt: number): Promise<string> {
+  issue(claims: QueueClaims, joinedAt: number): string {
     return this.signer.sign('queue', claims.userId, { cid: claims.concertId, jti: claims.tokenId }, QUEUE_TOKEN_TTL_S, joinedAt)
   }
 
   /** The claims of a validly signed `Queue-Token` header; 401 otherwise. */
-  async verify(header: string | string[] | undefined): Promise<QueueClaims> {
+  verify(header: string | string[] | undefined): QueueClaims {
     if (typeof header !== 'string' || header.length === 0) {
       throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'a Queue-Token header is required')
     }
-    const payload = await this.signer.verify('queue', header)
+    const payload = this.signer.verify('queue', header)
     if (payload === 'expired') throw new AppError(401, 'QUEUE_TOKEN_EXPIRED', 'the queue token has expired')
     if (payload === 'invalid' || typeof payload.cid !== 'string' || typeof payload.jti !== 'string') {
       throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'the queue token is not valid')

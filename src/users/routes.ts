@@ -14,7 +14,7 @@ export function userRoutes(app: App, { users, accessTokens }: Services) {
     },
     async (_request, reply) => {
       const userId = await users.create()
-      const accessToken = await accessTokens.issue(userId)
+      const accessToken = accessTokens.issue(userId)
       return reply.status(201).send({ userId, accessToken })
     },
   )
