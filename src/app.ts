@@ -82,8 +82,9 @@ export async function buildApp({
     bodyLimit: 64 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompilers())
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   const loop = new AdmissionLoop(services.waitingRoomStore, services.queueSettings, services.catalog, services.waitingRoom, clock, app.log)
   app.decorate('admissionLoop', loop)

@@ -190,7 +190,9 @@ export class WaitingRoom {
    * (for `cap`, the slots turning over once per idle period).
    */
   private async admissionRate(concertId: string, now: number, limits: AdmissionLimits): Promise<number> {
-    const figures = await this.figuresCache.get(concertId, () => this.store.figures(concertId, now, limits))
+    const figures =
+      this.figuresCache.peek(concertId) ??
+      (await this.figuresCache.get(concertId, () => this.store.figures(concertId, now, limits)))
     if (figures.admittedLastMinute > 0 && figures.firstAdmittedAt !== null) {
       const windowMs = clamp(now - figures.firstAdmittedAt + limits.tickMs, limits.tickMs, 60_000)
       return (figures.admittedLastMinute * 1000) / windowMs

@@ -32,6 +32,8 @@ const MAX_REFRESH_MS = 1000
  */
 export class QueueSettingsService {
   #overrides = new Map<string, QueueOverrides>()
+  /** Effective settings per concert, rebuilt after each refresh: the hot paths only look up. */
+  #effective = new Map<string, { config: EffectiveQueueConfig; limits: AdmissionLimits }>()
   #loadedAt = Number.NEGATIVE_INFINITY
   #loading: Promise<void> | undefined
 
@@ -49,7 +51,25 @@ export class QueueSettingsService {
   }
 
   async config(concertId: string): Promise<EffectiveQueueConfig> {
+    return (await this.effective(concertId)).config
+  }
+
+  async limits(concertId: string): Promise<AdmissionLimits> {
+    return (await this.effective(concertId)).limits
+  }
+
+  private async effective(concertId: string) {
     if (this.clock.now() - this.#loadedAt >= this.refreshMs) await this.refresh()
+    let effective = this.#effective.get(concertId)
+    if (!effective) {
+      const config = this.merge(concertId)
+      effective = { config, limits: toLimits(config) }
+      this.#effective.set(concertId, effective)
+    }
+    return effective
+  }
+
+  private merge(concertId: string): EffectiveQueueConfig {
     const o = this.#overrides.get(concertId) ?? {}
     const d = this.defaults
     return {
@@ -62,10 +82,6 @@ export class QueueSettingsService {
       activeMaxS: d.activeMaxS,
       waitingIdleS: d.waitingIdleS,
     }
-  }
-
-  async limits(concertId: string): Promise<AdmissionLimits> {
-    return toLimits(await this.config(concertId))
   }
 
   /** Re-reads every override (single flight). */
@@ -87,6 +103,7 @@ export class QueueSettingsService {
             },
           ]),
         )
+        this.#effective = new Map()
         this.#loadedAt = this.clock.now()
       })
       .finally(() => (this.#loading = undefined))

@@ -14,6 +14,12 @@ export class TtlCache<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** The cached value if fresh, without loading. */
+  peek(key: string): V | undefined {
+    const hit = this.#entries.get(key)
+    return hit && hit.expiresAt > this.clock.now() ? hit.value : undefined
+  }
+
   async get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.#entries.get(key)
     if (hit && hit.expiresAt > this.clock.now()) return hit.value

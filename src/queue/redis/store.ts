@@ -27,6 +27,7 @@ const toState = ([kind, value]: RawState): EntryState => {
  */
 export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly scripts: QueueScripts
+  readonly #keys = new Map<string, string[]>()
 
   constructor(
     private readonly redis: RedisClient,
@@ -37,8 +38,14 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
 
   /** The concert's keys, in the order every script takes them (see lua/includes/common.lua). */
   keys(concertId: string): string[] {
-    const base = `${this.prefix}q:{${concertId}}:`
-    return ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'seq', 'admitted'].map((k) => base + k)
+    let keys = this.#keys.get(concertId)
+    if (!keys) {
+      const base = `${this.prefix}q:{${concertId}}:`
+      keys = ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'seq', 'admitted'].map((k) => base + k)
+      if (this.#keys.size > 10_000) this.#keys.clear()
+      this.#keys.set(concertId, keys)
+    }
+    return keys
   }
 
   async join(
