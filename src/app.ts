@@ -19,6 +19,13 @@ import { userRoutes } from './users/routes.js'
 import { AdmissionLoop } from './queue/loop.js'
 import { queueRoutes } from './queue/routes.js'
 import { connectRedis, type RedisClient } from './redis/client.js'
+import { paymentRoutes } from './payment/routes.js'
+import { reservationRoutes } from './reservation/routes.js'
+import { Periodic } from './shared/periodic.js'
+import { walletRoutes } from './wallet/routes.js'
+
+/** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
+const HOUSEKEEPING_MS = 5000
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -86,11 +93,25 @@ export async function buildApp({
     reply.header('x-request-id', request.id)
     done()
   })
-  const loop = new AdmissionLoop(services.waitingRoomStore, services.queueSettings, services.catalog, services.waitingRoom, clock, app.log)
-  app.decorate('admissionLoop', loop)
-  if (backgroundLoops) app.addHook('onReady', async () => loop.start())
-  // Stop the loop, then let requests in flight finish, then close the stores.
-  app.addHook('preClose', () => loop.stop())
+  const admission = new AdmissionLoop(services.waitingRoomStore, services.queueSettings, services.catalog, services.waitingRoom, clock)
+  app.decorate('admissionLoop', admission)
+  const { reservations, idempotency } = services
+  const loops = [
+    new Periodic(() => admission.periodMs(), () => admission.runOnce(), (err) => app.log.warn({ err }, 'admission tick failed')),
+    new Periodic(
+      () => HOUSEKEEPING_MS,
+      async () => {
+        await reservations.sweep()
+        await idempotency.sweep()
+      },
+      (err) => app.log.warn({ err }, 'housekeeping failed'),
+    ),
+  ]
+  if (backgroundLoops) app.addHook('onReady', async () => loops.forEach((l) => l.start()))
+  // Stop the loops, then let requests in flight finish, then close the stores.
+  app.addHook('preClose', async () => {
+    await Promise.all(loops.map((l) => l.stop()))
+  })
   app.addHook('onClose', async () => {
     await redis?.quit().catch(() => redis?.disconnect())
     await database.close()
@@ -104,5 +125,8 @@ export async function buildApp({
   userRoutes(app, services)
   catalogRoutes(app, services)
   queueRoutes(app, services)
+  reservationRoutes(app, services)
+  walletRoutes(app, services)
+  paymentRoutes(app, services)
   return app
 }

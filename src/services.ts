@@ -12,6 +12,10 @@ import { QueueTokens } from './queue/tokens.js'
 import type { RedisClient } from './redis/client.js'
 import type { Clock } from './shared/clock.js'
 import { UserService } from './users/service.js'
+import { IdempotencyService } from './idempotency/service.js'
+import { PaymentService } from './payment/service.js'
+import { ReservationService } from './reservation/service.js'
+import { WalletService } from './wallet/service.js'
 
 /** Everything the routes need, built once per app from the config and its backing stores. */
 export interface Services {
@@ -26,6 +30,10 @@ export interface Services {
   queueSettings: QueueSettingsService
   waitingRoomStore: WaitingRoomStore
   waitingRoom: WaitingRoom
+  reservations: ReservationService
+  wallet: WalletService
+  payments: PaymentService
+  idempotency: IdempotencyService
 }
 
 export interface Backing {
@@ -42,6 +50,7 @@ export function createServices(config: Config, clock: Clock, { database, redis, 
   const waitingRoomStore: WaitingRoomStore = redis
     ? new RedisWaitingRoomStore(redis, redisPrefix)
     : new DbWaitingRoomStore(database.db)
+  const reservations = new ReservationService(database.db, catalog, clock, config)
   return {
     config,
     clock,
@@ -54,5 +63,9 @@ export function createServices(config: Config, clock: Clock, { database, redis, 
     queueSettings,
     waitingRoomStore,
     waitingRoom: new WaitingRoom(waitingRoomStore, queueSettings, catalog, new QueueTokens(signer), clock),
+    reservations,
+    wallet: new WalletService(database.db, clock),
+    payments: new PaymentService(reservations, clock),
+    idempotency: new IdempotencyService(database.db, clock),
   }
 }

@@ -17,6 +17,42 @@ export interface Concert {
   saleOpensAt: Date | null
 }
 
+export interface Section {
+  name: string
+  firstSeatNo: number
+  rows: number
+  seatsPerRow: number
+  price: number
+}
+
+/** A schedule and its seat map: fixed once created, so cached for long. */
+export interface ScheduleLayout {
+  scheduleId: string
+  concertId: string
+  startsAt: Date
+  totalSeats: number
+  sections: Section[]
+}
+
+export interface SeatPlace {
+  section: Section
+  row: number
+}
+
+/** Where a seat number is: its section and its row (1-based), or undefined beyond the map. */
+export function locateSeat(layout: ScheduleLayout, seatNo: number): SeatPlace | undefined {
+  if (!Number.isInteger(seatNo) || seatNo < 1 || seatNo > layout.totalSeats) return undefined
+  let lo = 0
+  let hi = layout.sections.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (layout.sections[mid]!.firstSeatNo <= seatNo) lo = mid
+    else hi = mid - 1
+  }
+  const section = layout.sections[lo]!
+  return { section, row: Math.floor((seatNo - section.firstSeatNo) / section.seatsPerRow) + 1 }
+}
+
 export interface ScheduleSummary {
   scheduleId: string
   startsAt: Date
@@ -58,6 +94,7 @@ export class CatalogService {
   /** Concerts by id for hot paths (the queue and the gate); another process's write shows within 1 s. */
   private readonly concertCache: TtlCache<Concert | undefined>
   private readonly listCache: TtlCache<Concert[]>
+  private readonly layoutCache: TtlCache<ScheduleLayout | undefined>
 
   constructor(
     private readonly db: Db,
@@ -65,6 +102,38 @@ export class CatalogService {
   ) {
     this.concertCache = new TtlCache(clock, 1000)
     this.listCache = new TtlCache(clock, 1000)
+    // Seat maps never change once created; an unknown id is remembered only briefly.
+    this.layoutCache = new TtlCache(clock, 60_000)
+  }
+
+  async getLayoutCached(scheduleId: string): Promise<ScheduleLayout | undefined> {
+    const layout = await this.layoutCache.get(scheduleId, () => this.getLayout(scheduleId))
+    if (!layout) this.layoutCache.delete(scheduleId)
+    return layout
+  }
+
+  async getLayout(scheduleId: string): Promise<ScheduleLayout | undefined> {
+    const schedule = await this.db.selectFrom('schedules').selectAll().where('id', '=', scheduleId).executeTakeFirst()
+    if (!schedule) return undefined
+    const sections = await this.db
+      .selectFrom('schedule_sections')
+      .selectAll()
+      .where('schedule_id', '=', scheduleId)
+      .orderBy('position')
+      .execute()
+    return {
+      scheduleId,
+      concertId: schedule.concert_id,
+      startsAt: schedule.starts_at,
+      totalSeats: schedule.total_seats,
+      sections: sections.map((s) => ({
+        name: s.name,
+        firstSeatNo: s.first_seat_no,
+        rows: s.rows,
+        seatsPerRow: s.seats_per_row,
+        price: s.price,
+      })),
+    }
   }
 
   getConcertCached(concertId: string): Promise<Concert | undefined> {

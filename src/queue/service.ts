@@ -94,7 +94,12 @@ export class WaitingRoom {
    * resource does not exist) decides 404 and 403; an admitted token slides its expiry. Costs one
    * store round trip when the request is allowed.
    */
-  async admit(claims: QueueClaims, userId: string, concertId: string | undefined): Promise<void> {
+  async admit(
+    claims: QueueClaims,
+    userId: string,
+    concertId: string | undefined,
+    options: { endedTokenMayPay?: boolean } = {},
+  ): Promise<void> {
     const now = this.clock.now()
     if (concertId === undefined || claims.userId !== userId || claims.concertId !== concertId) {
       // Refusals still check the token first: an ended token is 401 before any 404 or 403.
@@ -108,6 +113,8 @@ export class WaitingRoom {
     }
     const limits = await this.settings.limits(concertId)
     const state = await this.store.touch(concertId, claims.tokenId, now, limits)
+    // A token ended by a payment or by the hard limit may still pay the live holds taken under it.
+    if (state.state === 'ENDED' && options.endedTokenMayPay) return
     if (state.state === 'ENDED') throw queueTokenEnded()
     if (state.state === 'WAITING') {
       throw new AppError(403, 'QUEUE_NOT_ADMITTED', `not admitted yet: position ${state.position}`, {

@@ -86,3 +86,48 @@ export async function createConcert(
   if (schedule.statusCode !== 201) throw new Error(`schedule: ${schedule.statusCode} ${schedule.body}`)
   return { concertId, ...(schedule.json() as { scheduleId: string; totalSeats: number }) }
 }
+
+export interface Fan {
+  userId: string
+  accessToken: string
+  queueToken: string
+  /** Bearer and Queue-Token headers together, for gated routes. */
+  headers: Record<string, string>
+  auth: Record<string, string>
+}
+
+/** Signs up `n` users, joins them to the concert's queue and runs one admission tick. */
+export async function admittedFans(t: TestApp, concertId: string, n: number): Promise<Fan[]> {
+  const fans: Fan[] = []
+  for (let i = 0; i < n; i++) {
+    const u = await createUser(t.app)
+    const joined = await t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: u.auth })
+    const queueToken = (joined.json() as { token: string }).token
+    fans.push({ ...u, queueToken, headers: { ...u.auth, 'queue-token': queueToken } })
+  }
+  t.clock.advance(t.config.queue.tickMs)
+  await t.app.admissionLoop.runOnce()
+  return fans
+}
+
+/** Listens on a free loopback port, for tests that fire real parallel HTTP requests. */
+export async function listen(app: App): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address() as { port: number }
+  return `http://127.0.0.1:${address.port}`
+}
+
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...options.headers, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}

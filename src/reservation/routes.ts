@@ -1,0 +1,183 @@
+import { Type } from 'typebox'
+import { userHook } from '../http/auth.js'
+import { DateTime, Id, problems, security } from '../http/schemas.js'
+import type { App } from '../http/types.js'
+import { gate } from '../queue/gate.js'
+import type { Services } from '../services.js'
+import { type Reservation, ReservationService } from './service.js'
+
+const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
+const ReservationStatus = Type.Union([
+  Type.Literal('HELD'),
+  Type.Literal('CONFIRMED'),
+  Type.Literal('EXPIRED'),
+  Type.Literal('RELEASED'),
+])
+const ReservationSchema = Type.Object({
+  reservationId: Type.String(),
+  concertId: Type.String(),
+  scheduleId: Type.String(),
+  seatNo: Type.Integer(),
+  price: Type.Integer(),
+  status: ReservationStatus,
+  heldUntil: DateTime,
+  createdAt: DateTime,
+})
+
+/** Above this many seats the seat map defaults to the compact form. */
+const FULL_FORM_MAX_SEATS = 1000
+
+export const reservationView = (r: Reservation) => ({
+  reservationId: r.reservationId,
+  concertId: r.concertId,
+  scheduleId: r.scheduleId,
+  seatNo: r.seatNo,
+  price: r.price,
+  status: r.status,
+  heldUntil: r.heldUntil.toISOString(),
+  createdAt: r.createdAt.toISOString(),
+})
+
+export function reservationRoutes(app: App, services: Services) {
+  const { reservations, accessTokens } = services
+
+  app.get(
+    '/v1/schedules/:scheduleId/seats',
+    {
+      ...gate(services, (request) => reservations.concertOfSchedule((request.params as { scheduleId: string }).scheduleId)),
+      schema: {
+        tags: ['reservations'],
+        summary: 'The seat map of a date, with each seat available, held or sold',
+        description: `\`full\` lists every seat; \`compact\` gives the sections and the held and sold seat numbers (every other seat is available). Default: full up to ${FULL_FORM_MAX_SEATS} seats, compact above.`,
+        security: security.gated,
+        params: Type.Object({ scheduleId: Id }),
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('compact')])) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Union([
+            Type.Object({
+              scheduleId: Type.String(),
+              totalSeats: Type.Integer(),
+              seats: Type.Array(
+                Type.Object({
+                  seatNo: Type.Integer(),
+                  section: Type.String(),
+                  row: Type.Integer(),
+                  price: Type.Integer(),
+                  status: SeatStatus,
+                }),
+              ),
+            }),
+            Type.Object({
+              scheduleId: Type.String(),
+              totalSeats: Type.Integer(),
+              sections: Type.Array(
+                Type.Object({
+                  name: Type.String(),
+                  firstSeatNo: Type.Integer(),
+                  rows: Type.Integer(),
+                  seatsPerRow: Type.Integer(),
+                  price: Type.Integer(),
+                }),
+              ),
+              held: Type.Array(Type.Integer()),
+              sold: Type.Array(Type.Integer()),
+            }),
+          ]),
+          ...problems(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const map = await reservations.seatMap(request.params.scheduleId)
+      const { layout } = map
+      const format = request.query.format ?? (layout.totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
+      if (format === 'full') {
+        return { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
+      }
+      return {
+        scheduleId: layout.scheduleId,
+        totalSeats: layout.totalSeats,
+        sections: layout.sections,
+        held: map.held,
+        sold: map.sold,
+      }
+    },
+  )
+
+  app.post(
+    '/v1/reservations',
+    {
+      ...gate(services, (request) => reservations.concertOfSchedule((request.body as { scheduleId: string }).scheduleId)),
+      schema: {
+        tags: ['reservations'],
+        summary: `Hold a seat for ${services.config.holdTtlS} s`,
+        description: `At most ${services.config.holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once.`,
+        security: security.gated,
+        body: Type.Object(
+          { scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            reservationId: Type.String(),
+            scheduleId: Type.String(),
+            seatNo: Type.Integer(),
+            price: Type.Integer(),
+            status: Type.Literal('HELD'),
+            heldUntil: DateTime,
+          }),
+          ...problems(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { scheduleId, seatNo } = request.body
+      const r = await reservations.hold(request.userId, scheduleId, seatNo, request.queueClaims!.tokenId)
+      return reply.status(201).send({
+        reservationId: r.reservationId,
+        scheduleId: r.scheduleId,
+        seatNo: r.seatNo,
+        price: r.price,
+        status: 'HELD' as const,
+        heldUntil: r.heldUntil.toISOString(),
+      })
+    },
+  )
+
+  const user = { onRequest: userHook(accessTokens) }
+
+  app.delete(
+    '/v1/reservations/:reservationId',
+    {
+      ...user,
+      schema: {
+        tags: ['reservations'],
+        summary: 'Release your own hold',
+        security: security.user,
+        params: Type.Object({ reservationId: Id }),
+        response: { 204: Type.Null(), ...problems(401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await reservations.release(request.userId, request.params.reservationId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.get(
+    '/v1/me/reservations',
+    {
+      ...user,
+      schema: {
+        tags: ['reservations'],
+        summary: 'Your reservations, newest first',
+        security: security.user,
+        response: { 200: Type.Object({ items: Type.Array(ReservationSchema) }), ...problems(401) },
+      },
+    },
+    async (request) => ({ items: (await reservations.listMine(request.userId)).map(reservationView) }),
+  )
+}
