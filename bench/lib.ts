@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { randomBytes } from 'node:crypto'
 import autocannon, { type Request } from 'autocannon'
+import pg from 'pg'
 import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
 
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
@@ -93,4 +95,24 @@ export function writeResults(name: string, rows: Row[], extra: Record<string, un
   const md = [`# ${name}`, '', `${at} — ${meta.machine}; ${DURATION_S} s per scenario, ${CONNECTIONS} connections.`, '', table(rows), ''].join('\n')
   writeFileSync(new URL(`${name}.md`, dir), md)
   return md
+}
+
+export const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+/** A fresh schema on the benchmark PostgreSQL, and how to drop it. */
+export async function freshSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const schema = `bench_${randomBytes(4).toString('hex')}`
+  const run = async (statement: string) => {
+    const client = new pg.Client({ connectionString: DATABASE_URL })
+    await client.connect()
+    try {
+      await client.query(statement)
+    } finally {
+      await client.end()
+    }
+  }
+  await run(`create schema ${schema}`)
+  const url = new URL(DATABASE_URL)
+  url.searchParams.set('options', `-c search_path=${schema}`)
+  return { url: url.toString(), drop: () => run(`drop schema ${schema} cascade`) }
 }

@@ -8,15 +8,13 @@
  *   BENCH_DURATION (s), BENCH_CONNECTIONS
  */
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { AccessTokens } from '../src/auth/access-tokens.js'
 import { TokenSigner } from '../src/auth/signer.js'
 import { systemClock } from '../src/shared/clock.js'
-import { drive, machine, type Row, startBare, startServer, table, writeResults } from './lib.js'
+import { drive, freshSchema, machine, type Row, startBare, startServer, table, writeResults } from './lib.js'
 
 const AUTH_SECRET = randomBytes(32).toString('base64url')
 const ADMIN_KEY = randomBytes(16).toString('hex')
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 interface Deployment {
@@ -25,32 +23,13 @@ interface Deployment {
   cleanup?: () => Promise<void>
 }
 
-async function freshSchemaUrl(): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: DATABASE_URL })
-  await admin.connect()
-  await admin.query(`create schema ${schema}`)
-  await admin.end()
-  const url = new URL(DATABASE_URL)
-  url.searchParams.set('options', `-c search_path=${schema}`)
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: DATABASE_URL })
-      await c.connect()
-      await c.query(`drop schema ${schema} cascade`)
-      await c.end()
-    },
-  }
-}
-
 async function deployments(): Promise<Deployment[]> {
   const wanted = (process.env.BENCH_STORES ?? 'pglite,postgres,redis').split(',')
   const out: Deployment[] = []
   if (wanted.includes('pglite')) out.push({ store: 'pglite', env: { DATA_DIR: 'memory://' } })
   for (const store of ['postgres', 'redis'].filter((s) => wanted.includes(s))) {
     try {
-      const schema = await freshSchemaUrl()
+      const schema = await freshSchema()
       out.push({
         store: store === 'redis' ? 'postgres+redis' : 'postgres',
         env: { DATABASE_URL: schema.url, ...(store === 'redis' ? { REDIS_URL } : {}) },

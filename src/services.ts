@@ -65,7 +65,7 @@ export function createServices(config: Config, clock: Clock, { database, redis, 
     waitingRoom: new WaitingRoom(waitingRoomStore, queueSettings, catalog, new QueueTokens(signer), clock),
     reservations,
     wallet: new WalletService(database.db, clock),
-    payments: new PaymentService(reservations, clock),
+    payments: new PaymentService(clock),
     idempotency: new IdempotencyService(database.db, clock),
   }
 }

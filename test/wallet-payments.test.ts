@@ -188,6 +188,21 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
       expect(await balance(thief!.auth)).toBe(1_000_000)
     })
 
+    it("when a fan pays a hold of one concert with another concert's token, then 403 and nothing moves", async () => {
+      const a = await createConcert(t.app, t.clock)
+      const b = await createConcert(t.app, t.clock)
+      const [fan] = await admittedFans(t, a.concertId, 1)
+      const joined = json(await t.app.inject({ method: 'POST', url: `/v1/concerts/${b.concertId}/queue`, headers: fan!.auth }))
+      t.clock.advance(1000)
+      await t.app.admissionLoop.runOnce()
+      await charge(fan!.auth, 100_000)
+      const held = await hold(fan!, a.scheduleId, 1)
+      const res = await pay({ ...fan!.auth, 'queue-token': joined.token }, held.reservationId)
+      expect(json(res)).toMatchObject({ status: 403, code: 'QUEUE_TOKEN_WRONG_CONCERT' })
+      expect(await balance(fan!.auth)).toBe(100_000)
+      expect((await pay(fan!.headers, held.reservationId)).statusCode).toBe(201)
+    })
+
     it('when a paid payment is retried with its key after the token ended, then it is replayed before the gate', async () => {
       const { concertId, scheduleId } = await createConcert(t.app, t.clock)
       const [fan] = await admittedFans(t, concertId, 1)

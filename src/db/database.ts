@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -20,6 +21,28 @@ const INT8_OID = 20
 // bigint columns hold money and counters far below 2^53: read them as numbers on both drivers.
 const parseInt8 = (value: string) => Number(value)
 
+/**
+ * A pg client that prepares each parameterised statement once per connection (named by a hash
+ * of its text) and then only binds and executes it: PostgreSQL parses and plans the hot
+ * statements once instead of on every request.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): any {
+    if (typeof config === 'string' && Array.isArray(values) && values.length > 0 && typeof callback !== 'function') {
+      let name = statementNames.get(config)
+      if (!name) {
+        name = `s_${createHash('sha1').update(config).digest('hex').slice(0, 20)}`
+        if (statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(config, name)
+      }
+      return super.query({ name, text: config, values })
+    }
+    return (super.query as (...args: unknown[]) => unknown)(config, values, callback)
+  }
+}
+const statementNames = new Map<string, string>()
+/** Statement shapes are finite in this code; the bound only guards against a runaway. */
+const MAX_NAMED_STATEMENTS = 5000
+
 export interface DatabaseOptions {
   databaseUrl?: string
   dataDir: string
@@ -31,7 +54,8 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 20,
+      max: options.poolSize ?? 40,
+      Client: PreparingClient,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,

@@ -2,11 +2,13 @@ import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
 import * as m0001 from './migrations/0001_initial.js'
 import * as m0002 from './migrations/0002_waiting_room.js'
+import * as m0003 from './migrations/0003_booking_functions.js'
 
 /** Every migration file, in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_waiting_room': m0002,
+  '0003_booking_functions': m0003,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

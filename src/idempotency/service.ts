@@ -3,6 +3,23 @@ import type { Db } from '../db/database.js'
 import type { Clock } from '../shared/clock.js'
 import { AppError, conflict } from '../shared/errors.js'
 
+/** A key this request holds while its work runs. */
+export class Claim {
+  constructor(
+    readonly userId: string,
+    readonly route: string,
+    readonly key: string,
+  ) {}
+
+  where(db: Db) {
+    return db
+      .updateTable('idempotency_keys')
+      .where('user_id', '=', this.userId)
+      .where('route', '=', this.route)
+      .where('key', '=', this.key)
+  }
+}
+
 /** What a finished request answered: a success, or a 409 refusal kept as its code and detail. */
 export interface Answer<T = unknown> {
   status: number
@@ -32,16 +49,49 @@ export class IdempotencyService {
   ) {}
 
   /**
-   * The answer of a finished request with this key, to replay; undefined if there is none yet.
-   * 422 if the key was used with another body.
+   * Claims the key for this request, or returns the finished answer to replay (a stored refusal
+   * is thrown again). 422 if the key was used with another body; 409 while another request runs.
    */
-  async finished(userId: string, route: string, key: string, body: unknown): Promise<Answer | undefined> {
-    const row = await this.find(userId, route, key)
-    if (!row) return undefined
-    this.assertSameBody(row.request_body, body)
-    return row.response_status === null ? undefined : this.replay(row)
+  async begin(userId: string, route: string, key: string, body: unknown): Promise<Claim | Answer> {
+    const previous = await this.claim(userId, route, key, body)
+    return previous ?? new Claim(userId, route, key)
   }
 
+  /** Runs the claimed request's work and stores its answer in the same transaction. */
+  async complete<T>(claim: Claim, work: (trx: Db) => Promise<Answer<T>>): Promise<Answer<T>> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const answer = await work(trx)
+        await claim
+          .where(trx)
+          .set({ response_status: answer.status, response_body: JSON.stringify(answer.body) })
+          .execute()
+        return answer
+      })
+    } catch (err) {
+      if (err instanceof AppError && err.status === 409) {
+        const refusal: StoredRefusal = { code: err.code, detail: err.detail, extra: err.extra }
+        await claim.where(this.db).set({ response_status: 409, response_body: JSON.stringify(refusal) }).execute()
+      } else {
+        // Not a finished answer (bad input, an outage): free the key for a retry.
+        await this.abandon(claim).catch(() => {})
+      }
+      throw err
+    }
+  }
+
+  /** Frees a claimed key whose request was refused before its work began. */
+  async abandon(claim: Claim): Promise<void> {
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('user_id', '=', claim.userId)
+      .where('route', '=', claim.route)
+      .where('key', '=', claim.key)
+      .where('response_status', 'is', null)
+      .execute()
+  }
+
+  /** Runs `work` once per key: a retry replays the first finished answer. */
   async run<T>(
     userId: string,
     route: string,
@@ -49,34 +99,10 @@ export class IdempotencyService {
     body: unknown,
     work: (trx: Db) => Promise<Answer<T>>,
   ): Promise<Answer<T>> {
-    if (key === undefined) return this.db.transaction().execute(work)
-    const previous = await this.claim(userId, route, key, body)
-    if (previous) return previous as Answer<T>
-    const where = (db: Db) =>
-      db.updateTable('idempotency_keys').where('user_id', '=', userId).where('route', '=', route).where('key', '=', key)
-    try {
-      return await this.db.transaction().execute(async (trx) => {
-        const answer = await work(trx)
-        await where(trx).set({ response_status: answer.status, response_body: JSON.stringify(answer.body) }).execute()
-        return answer
-      })
-    } catch (err) {
-      if (err instanceof AppError && err.status === 409) {
-        const refusal: StoredRefusal = { code: err.code, detail: err.detail, extra: err.extra }
-        await where(this.db).set({ response_status: 409, response_body: JSON.stringify(refusal) }).execute()
-      } else {
-        // Not a finished answer (bad input, an outage): free the key for a retry.
-        await this.db
-          .deleteFrom('idempotency_keys')
-          .where('user_id', '=', userId)
-          .where('route', '=', route)
-          .where('key', '=', key)
-          .where('response_status', 'is', null)
-          .execute()
-          .catch(() => {})
-      }
-      throw err
-    }
+    // Without a key the work runs as it is: each use is one atomic statement.
+    if (key === undefined) return work(this.db)
+    const claimed = await this.begin(userId, route, key, body)
+    return claimed instanceof Claim ? this.complete(claimed, work) : (claimed as Answer<T>)
   }
 
   /** Removes keys past twice their retention. */

@@ -1,10 +1,12 @@
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import type { Db } from '../db/database.js'
+import { Claim } from '../idempotency/service.js'
 import { userHook } from '../http/auth.js'
 import { IdempotencyHeaders } from '../http/idempotency.js'
 import { Id, problems, security } from '../http/schemas.js'
 import type { App } from '../http/types.js'
 import type { Services } from '../services.js'
-import { notFound } from '../shared/errors.js'
 import type { Payment } from './service.js'
 
 const PaymentSchema = Type.Object({
@@ -16,6 +18,10 @@ const PaymentSchema = Type.Object({
 })
 
 const ROUTE = 'payments'
+/** The idempotency key each payment request holds, from the gate to the work. */
+const claims = new WeakMap<FastifyRequest, Claim>()
+/** The concert an ACTIVE token admits to, which the reservation paid for must belong to. */
+const payingConcert = new WeakMap<FastifyRequest, string>()
 
 export function paymentRoutes(app: App, { payments, reservations, waitingRoom, idempotency, accessTokens }: Services) {
   app.post(
@@ -27,17 +33,32 @@ export function paymentRoutes(app: App, { payments, reservations, waitingRoom, i
       preHandler: async (request, reply) => {
         const body = request.body as { reservationId: string }
         const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key']
+        let claim: Claim | undefined
         if (key !== undefined) {
-          const answer = await idempotency.finished(request.userId, ROUTE, key, body)
-          if (answer) return reply.status(201).send(answer.body as Payment)
+          const claimed = await idempotency.begin(request.userId, ROUTE, key, body)
+          if (!(claimed instanceof Claim)) return reply.status(201).send(claimed.body as Payment)
+          claim = claimed
+          claims.set(request, claimed)
         }
-        const claims = waitingRoom.verifyToken(request.headers['queue-token'])
-        request.queueClaims = claims
-        const reservation = await reservations.find(request.userId, body.reservationId)
-        await waitingRoom.admit(claims, request.userId, reservation?.concertId, {
-          endedTokenMayPay: reservation?.status === 'HELD' && reservation.queueTokenId === claims.tokenId,
-        })
-        if (!reservation) throw notFound('reservation')
+        try {
+          const queueClaims = waitingRoom.verifyToken(request.headers['queue-token'])
+          request.queueClaims = queueClaims
+          // The common case costs one store read: an ACTIVE token for its own concert. The
+          // reservation is then checked inside the payment itself (404 if not this user's, 403
+          // if of another concert). Anything else needs the reservation to decide.
+          if (await waitingRoom.isActive(queueClaims, request.userId)) {
+            payingConcert.set(request, queueClaims.concertId)
+          } else {
+            const reservation = await reservations.find(request.userId, body.reservationId)
+            await waitingRoom.admit(queueClaims, request.userId, reservation?.concertId, {
+              slide: false,
+              endedTokenMayPay: reservation?.status === 'HELD' && reservation.queueTokenId === queueClaims.tokenId,
+            })
+          }
+        } catch (err) {
+          if (claim) await idempotency.abandon(claim)
+          throw err
+        }
       },
       schema: {
         tags: ['payments'],
@@ -51,11 +72,13 @@ export function paymentRoutes(app: App, { payments, reservations, waitingRoom, i
       },
     },
     async (request, reply) => {
-      const { reservationId } = request.body
-      const answer = await idempotency.run(request.userId, ROUTE, request.headers['idempotency-key'], request.body, async (trx) => ({
+      const concertId = payingConcert.get(request)
+      const work = async (trx: Db) => ({
         status: 201,
-        body: await payments.pay(request.userId, reservationId, trx),
-      }))
+        body: await payments.pay(request.userId, request.body.reservationId, trx, concertId),
+      })
+      const claim = claims.get(request)
+      const answer = claim ? await idempotency.complete(claim, work) : await idempotency.run(request.userId, ROUTE, undefined, null, work)
       await waitingRoom.endAfterPayment(request.queueClaims!).catch((err: unknown) => {
         // Paid is paid: the token still ends by its idle limit.
         request.log.warn({ err }, 'could not end the queue token after payment')

@@ -122,11 +122,8 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
   }
 
   async end(concertId: string, tokenId: string, reason: EndReason, now: number, limits: AdmissionLimits): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
-      const promote = promotesOnFree(limits)
-      if (promote) await this.lockTick(trx, concertId)
-      const ended = await trx
+    const endEntry = (db: Db) =>
+      db
         .updateTable('queue_entries')
         .set({ status: 'ENDED', ended_at: new Date(now), end_reason: reason })
         .where('token_id', '=', tokenId)
@@ -134,7 +131,12 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
         .where('status', '<>', 'ENDED')
         .returning('token_id')
         .executeTakeFirst()
-      if (ended && promote) await this.admitNext(trx, concertId, now, limits)
+    if (!promotesOnFree(limits)) return (await endEntry(this.db)) !== undefined
+    return this.db.transaction().execute(async (trx) => {
+      // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
+      await this.lockTick(trx, concertId)
+      const ended = await endEntry(trx)
+      if (ended) await this.admitNext(trx, concertId, now, limits)
       return ended !== undefined
     })
   }

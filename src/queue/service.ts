@@ -98,7 +98,7 @@ export class WaitingRoom {
     claims: QueueClaims,
     userId: string,
     concertId: string | undefined,
-    options: { endedTokenMayPay?: boolean } = {},
+    options: { endedTokenMayPay?: boolean; slide?: boolean } = {},
   ): Promise<void> {
     const now = this.clock.now()
     if (concertId === undefined || claims.userId !== userId || claims.concertId !== concertId) {
@@ -112,7 +112,10 @@ export class WaitingRoom {
       throw new AppError(403, 'QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert')
     }
     const limits = await this.settings.limits(concertId)
-    const state = await this.store.touch(concertId, claims.tokenId, now, limits)
+    const state =
+      options.slide === false
+        ? await this.store.peek(concertId, claims.tokenId, now)
+        : await this.store.touch(concertId, claims.tokenId, now, limits)
     // A token ended by a payment or by the hard limit may still pay the live holds taken under it.
     if (state.state === 'ENDED' && options.endedTokenMayPay) return
     if (state.state === 'ENDED') throw queueTokenEnded()
@@ -121,6 +124,12 @@ export class WaitingRoom {
         position: state.position,
       })
     }
+  }
+
+  /** Whether the token is this user's and ACTIVE, without sliding it (one store read). */
+  async isActive(claims: QueueClaims, userId: string): Promise<boolean> {
+    if (claims.userId !== userId) return false
+    return (await this.store.peek(claims.concertId, claims.tokenId, this.clock.now())).state === 'ACTIVE'
   }
 
   async report(concertId: string): Promise<QueueReport> {

@@ -31,7 +31,7 @@ export interface SeatMap {
   sold: number[]
 }
 
-interface ReservationRow {
+export interface ReservationRow {
   id: string
   concert_id: string
   schedule_id: string
@@ -90,47 +90,29 @@ export class ReservationService {
     const reservationId = newId('rsv', now)
     const at = new Date(now)
     const heldUntil = new Date(now + this.settings.holdTtlS * 1000)
-    return this.db.transaction().execute(async (trx) => {
-      // The user's row serialises their own holds, so the per-user limit holds under concurrency.
-      const user = await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().executeTakeFirst()
-      if (!user) throw notFound('user')
-      const { rows } = await sql<{ live: number; taken: number }>`
-        with live as (
-          select count(*)::int as n from reservations
-          where user_id = ${userId} and schedule_id = ${scheduleId} and status = 'HELD' and held_until > ${at}
-        ), seat as (
-          update seats set status = 'HELD', reservation_id = ${reservationId}, held_until = ${heldUntil}
-          where schedule_id = ${scheduleId} and seat_no = ${seatNo}
-            and (status = 'AVAILABLE' or (status = 'HELD' and held_until <= ${at}))
-            and (select n from live) < ${this.settings.holdMaxPerUser}
-          returning seat_no
-        ), inserted as (
-          insert into reservations (id, user_id, concert_id, schedule_id, seat_no, price, status, held_until,
-                                    queue_token_id, created_at, updated_at)
-          select ${reservationId}, ${userId}, ${layout.concertId}, ${scheduleId}, seat_no, ${place.section.price},
-                 'HELD', ${heldUntil}, ${queueTokenId}, ${at}, ${at}
-          from seat
-          returning 1
-        )
-        select (select n from live) as live, (select count(*)::int from inserted) as taken`.execute(trx)
-      const { live, taken } = rows[0]!
-      if (taken === 1) {
+    const { rows } = await sql<{ outcome: string }>`
+      select hold_seat(${reservationId}, ${userId}, ${layout.concertId}, ${scheduleId}, ${seatNo}::int,
+                       ${place.section.price}::bigint, ${at}, ${heldUntil}, ${queueTokenId}, ${this.settings.holdMaxPerUser}::int)
+        as outcome`.execute(this.db)
+    switch (rows[0]!.outcome) {
+      case 'HELD':
         return {
           reservationId,
           concertId: layout.concertId,
           scheduleId,
           seatNo,
           price: place.section.price,
-          status: 'HELD' as const,
+          status: 'HELD',
           heldUntil,
           createdAt: at,
         }
-      }
-      if (live >= this.settings.holdMaxPerUser) {
+      case 'HOLD_LIMIT_REACHED':
         throw conflict('HOLD_LIMIT_REACHED', `at most ${this.settings.holdMaxPerUser} live holds per user on one date`)
-      }
-      throw conflict('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`)
-    })
+      case 'NO_USER':
+        throw notFound('user')
+      default:
+        throw conflict('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`)
+    }
   }
 
   /** Releases the user's own live hold. Releasing a released hold again is not an error. */
