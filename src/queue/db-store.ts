@@ -8,6 +8,7 @@ import {
   type JoinResult,
   promotesOnFree,
   type QueueFigures,
+  type RecentAdmissions,
   type TickResult,
   type WaitingRoomStore,
 } from './store.js'
@@ -155,22 +156,27 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     })
   }
 
+  async recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions> {
+    const row = await this.db
+      .selectFrom('queue_entries')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('admitted_at').as('first')])
+      .where('concert_id', '=', concertId)
+      .where('admitted_at', '>', new Date(now - 60_000))
+      .where('admitted_at', '<=', new Date(now))
+      .executeTakeFirstOrThrow()
+    return { admittedLastMinute: Number(row.n), firstAdmittedAt: row.first?.getTime() ?? null }
+  }
+
   async figures(concertId: string, now: number, limits: AdmissionLimits): Promise<QueueFigures> {
-    const { rows } = await sql<{
-      waiting: number
-      active: number
-      admitted: number
-      first_admitted_at: Date | null
-      p50: number | null
-    }>`
+    const { rows } = await sql<{ waiting: number; active: number; admitted: number; p50: number | null }>`
       select
         (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'WAITING'
            and last_seen_at > ${new Date(now - limits.waitingIdleMs)}) as waiting,
         (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'ACTIVE'
            and active_until > ${new Date(now)}) as active,
-        a.admitted, a.first_admitted_at, a.p50
+        a.admitted, a.p50
       from (
-        select count(*)::int as admitted, min(admitted_at) as first_admitted_at,
+        select count(*)::int as admitted,
           percentile_cont(0.5) within group (order by extract(epoch from admitted_at - joined_at))::float8 as p50
         from queue_entries
         where concert_id = ${concertId} and admitted_at > ${new Date(now - 60_000)} and admitted_at <= ${new Date(now)}
@@ -180,7 +186,6 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
       waiting: r.waiting,
       active: r.active,
       admittedLastMinute: r.admitted,
-      firstAdmittedAt: r.first_admitted_at?.getTime() ?? null,
       p50WaitSeconds: r.p50 === null ? null : Math.round(r.p50),
     }
   }

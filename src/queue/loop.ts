@@ -31,7 +31,7 @@ export class AdmissionLoop {
       if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
       const limits = await this.settings.limits(concert.concertId)
       const result = await this.store.tick(concert.concertId, now, limits)
-      if (result.ran) await this.waitingRoom.refreshFigures(concert.concertId, now, limits)
+      if (result.ran) await this.waitingRoom.refreshRecentAdmissions(concert.concertId, now)
     }
   }
 }

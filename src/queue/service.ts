@@ -6,7 +6,7 @@ import { AppError, conflict, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import type { EffectiveQueueConfig, QueueOverrides, QueueSettingsService } from './settings.js'
 import { toLimits } from './settings.js'
-import type { AdmissionLimits, EntryState, QueueFigures, WaitingRoomStore } from './store.js'
+import type { AdmissionLimits, EntryState, QueueFigures, RecentAdmissions, WaitingRoomStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
 export type QueueStatusKind = 'WAITING' | 'ACTIVE' | 'EXPIRED'
@@ -21,7 +21,7 @@ export interface QueueStatus {
   activeUntil: Date | null
 }
 
-export interface QueueReport extends Omit<QueueFigures, 'firstAdmittedAt'> {
+export interface QueueReport extends QueueFigures {
   config: EffectiveQueueConfig
 }
 
@@ -38,7 +38,7 @@ const clamp = (value: number, min: number, max: number) => Math.min(max, Math.ma
  */
 export class WaitingRoom {
   /** The last minute's admissions per concert, for the observed rate in ETAs. */
-  private readonly figuresCache: TtlCache<QueueFigures>
+  private readonly recentCache: TtlCache<RecentAdmissions>
 
   constructor(
     private readonly store: WaitingRoomStore,
@@ -47,7 +47,7 @@ export class WaitingRoom {
     private readonly tokens: QueueTokens,
     private readonly clock: Clock,
   ) {
-    this.figuresCache = new TtlCache(clock, 1000)
+    this.recentCache = new TtlCache(clock, 1000)
   }
 
   async join(userId: string, concertId: string): Promise<{ created: boolean; status: QueueStatus }> {
@@ -135,7 +135,7 @@ export class WaitingRoom {
   async report(concertId: string): Promise<QueueReport> {
     await this.concert(concertId)
     const config = await this.settings.config(concertId)
-    const { firstAdmittedAt: _, ...figures } = await this.store.figures(concertId, this.clock.now(), toLimits(config))
+    const figures = await this.store.figures(concertId, this.clock.now(), toLimits(config))
     return { ...figures, config }
   }
 
@@ -206,21 +206,21 @@ export class WaitingRoom {
    * (for `cap`, the slots turning over once per idle period).
    */
   private async admissionRate(concertId: string, now: number, limits: AdmissionLimits): Promise<number> {
-    const figures =
-      this.figuresCache.peek(concertId) ??
-      (await this.figuresCache.get(concertId, () => this.store.figures(concertId, now, limits)))
-    if (figures.admittedLastMinute > 0 && figures.firstAdmittedAt !== null) {
-      const windowMs = clamp(now - figures.firstAdmittedAt + limits.tickMs, limits.tickMs, 60_000)
-      return (figures.admittedLastMinute * 1000) / windowMs
+    const recent =
+      this.recentCache.peek(concertId) ??
+      (await this.recentCache.get(concertId, () => this.store.recentAdmissions(concertId, now)))
+    if (recent.admittedLastMinute > 0 && recent.firstAdmittedAt !== null) {
+      const windowMs = clamp(now - recent.firstAdmittedAt + limits.tickMs, limits.tickMs, 60_000)
+      return (recent.admittedLastMinute * 1000) / windowMs
     }
     if (limits.strategy === 'cap') return (limits.maxActive * 1000) / limits.activeIdleMs
     return (limits.admitPerTick * 1000) / limits.tickMs
   }
 
-  /** Fresh figures after a tick, so ETAs follow the observed rate. */
-  async refreshFigures(concertId: string, now: number, limits: AdmissionLimits) {
-    this.figuresCache.delete(concertId)
-    await this.figuresCache.get(concertId, () => this.store.figures(concertId, now, limits))
+  /** Fresh admission counts after a tick, so ETAs follow the observed rate. */
+  async refreshRecentAdmissions(concertId: string, now: number) {
+    this.recentCache.delete(concertId)
+    await this.recentCache.get(concertId, () => this.store.recentAdmissions(concertId, now))
   }
 }
 

@@ -32,12 +32,17 @@ export interface TickResult {
   expired: number
 }
 
+/** The last minute's admissions: what the observed rate in wait estimates comes from. */
+export interface RecentAdmissions {
+  admittedLastMinute: number
+  /** When the oldest admission of the last minute happened. */
+  firstAdmittedAt: number | null
+}
+
 export interface QueueFigures {
   waiting: number
   active: number
   admittedLastMinute: number
-  /** When the oldest admission of the last minute happened, for the observed rate. */
-  firstAdmittedAt: number | null
   p50WaitSeconds: number | null
 }
 
@@ -76,6 +81,10 @@ export interface WaitingRoomStore {
    */
   tick(concertId: string, now: number, limits: AdmissionLimits): Promise<TickResult>
 
+  /** Cheap: read after every tick by every process. */
+  recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions>
+
+  /** For operators: counts and the median wait of the last minute's admissions. */
   figures(concertId: string, now: number, limits: AdmissionLimits): Promise<QueueFigures>
 
   close(): Promise<void>

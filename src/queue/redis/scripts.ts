@@ -6,7 +6,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../../package.json', imp
   version: string
 }
 
-export type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'figures'
+export type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
 
 /** A script file with its `-- @include "name"` lines replaced by includes/name.lua. */
 function loadScript(file: string): string {

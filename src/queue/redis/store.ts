@@ -7,6 +7,7 @@ import {
   type JoinResult,
   promotesOnFree,
   type QueueFigures,
+  type RecentAdmissions,
   type TickResult,
   type WaitingRoomStore,
 } from '../store.js'
@@ -112,8 +113,13 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     return { ran: ran === 1, admitted, expired }
   }
 
+  async recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions> {
+    const [admitted, first] = (await this.scripts.run('recent', this.keys(concertId), [now])) as [number, number]
+    return { admittedLastMinute: admitted, firstAdmittedAt: first < 0 ? null : first }
+  }
+
   async figures(concertId: string, now: number, limits: AdmissionLimits): Promise<QueueFigures> {
-    const [waiting, active, admitted, first, p50] = (await this.scripts.run('figures', this.keys(concertId), [
+    const [waiting, active, admitted, p50] = (await this.scripts.run('figures', this.keys(concertId), [
       now,
       now - limits.waitingIdleMs,
     ])) as number[]
@@ -121,7 +127,6 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
       waiting: waiting!,
       active: active!,
       admittedLastMinute: admitted!,
-      firstAdmittedAt: first! < 0 ? null : first!,
       p50WaitSeconds: p50! < 0 ? null : Math.round(p50! / 1000),
     }
   }
