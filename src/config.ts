@@ -9,6 +9,7 @@ const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^(rediss?|redis-cluster)://' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -48,6 +49,8 @@ export interface Config {
   host: string
   /** PostgreSQL connection string; unset means the embedded PGlite database. */
   databaseUrl?: string
+  /** Connections each process keeps to PostgreSQL. */
+  poolSize: number
   redisUrl?: string
   /** Where PGlite keeps its files; `memory://` keeps everything in memory. */
   dataDir: string
@@ -101,6 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    poolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
     authSecret: e.AUTH_SECRET ?? embeddedSecret(e.DATA_DIR, 'auth-secret'),

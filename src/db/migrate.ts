@@ -3,12 +3,14 @@ import type { Db } from './database.js'
 import * as m0001 from './migrations/0001_initial.js'
 import * as m0002 from './migrations/0002_waiting_room.js'
 import * as m0003 from './migrations/0003_booking_functions.js'
+import * as m0004 from './migrations/0004_no_hot_parent_keys.js'
 
 /** Every migration file, in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_waiting_room': m0002,
   '0003_booking_functions': m0003,
+  '0004_no_hot_parent_keys': m0004,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

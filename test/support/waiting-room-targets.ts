@@ -24,10 +24,11 @@ export interface WaitingRoomTarget {
 }
 
 async function databaseTarget(databaseUrl: string | undefined, connections: number): Promise<StoreUnderTest> {
-  const handles = [openDatabase({ databaseUrl, dataDir: 'memory://' })]
+  const open = () => openDatabase({ databaseUrl, dataDir: 'memory://', poolSize: 5 })
+  const handles = [open()]
   await migrateToLatest(handles[0]!.db)
   // PGlite is one in-process database: its "connections" share one handle.
-  for (let i = 1; i < connections; i++) handles.push(databaseUrl ? openDatabase({ databaseUrl, dataDir: 'memory://' }) : handles[0]!)
+  for (let i = 1; i < connections; i++) handles.push(databaseUrl ? open() : handles[0]!)
   const catalog = new CatalogService(handles[0]!.db, new ManualClock())
   return {
     stores: handles.map((h) => new DbWaitingRoomStore(h.db)),
