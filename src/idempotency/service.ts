@@ -69,13 +69,30 @@ export class IdempotencyService {
         return answer
       })
     } catch (err) {
-      if (err instanceof AppError && err.status === 409) {
-        const refusal: StoredRefusal = { code: err.code, detail: err.detail, extra: err.extra }
-        await claim.where(this.db).set({ response_status: 409, response_body: JSON.stringify(refusal) }).execute()
-      } else {
-        // Not a finished answer (bad input, an outage): free the key for a retry.
-        await this.abandon(claim).catch(() => {})
-      }
+      await this.settleFailure(claim, err)
+      throw err
+    }
+  }
+
+  /** A 409 refusal is a finished answer and is kept; anything else frees the key for a retry. */
+  private async settleFailure(claim: Claim, err: unknown) {
+    if (err instanceof AppError && err.status === 409) {
+      const refusal: StoredRefusal = { code: err.code, detail: err.detail, extra: err.extra }
+      await claim.where(this.db).set({ response_status: 409, response_body: JSON.stringify(refusal) }).execute()
+    } else {
+      await this.abandon(claim).catch(() => {})
+    }
+  }
+
+  /**
+   * For work that stores its own success answer on the claimed key in the same atomic statement
+   * (one round trip instead of a transaction around two); refusals and failures are handled here.
+   */
+  async completeInline<T>(claim: Claim, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      await this.settleFailure(claim, err)
       throw err
     }
   }

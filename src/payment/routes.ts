@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Db } from '../db/database.js'
 import { Claim } from '../idempotency/service.js'
 import { userHook } from '../http/auth.js'
 import { IdempotencyHeaders } from '../http/idempotency.js'
@@ -23,7 +22,7 @@ const claims = new WeakMap<FastifyRequest, Claim>()
 /** The concert an ACTIVE token admits to, which the reservation paid for must belong to. */
 const payingConcert = new WeakMap<FastifyRequest, string>()
 
-export function paymentRoutes(app: App, { payments, reservations, waitingRoom, idempotency, accessTokens }: Services) {
+export function paymentRoutes(app: App, { payments, reservations, waitingRoom, idempotency, accessTokens, database }: Services) {
   app.post(
     '/v1/payments',
     {
@@ -73,17 +72,15 @@ export function paymentRoutes(app: App, { payments, reservations, waitingRoom, i
     },
     async (request, reply) => {
       const concertId = payingConcert.get(request)
-      const work = async (trx: Db) => ({
-        status: 201,
-        body: await payments.pay(request.userId, request.body.reservationId, trx, concertId),
-      })
       const claim = claims.get(request)
-      const answer = claim ? await idempotency.complete(claim, work) : await idempotency.run(request.userId, ROUTE, undefined, null, work)
+      // One statement pays and, with a key, stores the answer on it.
+      const pay = () => payments.pay(request.userId, request.body.reservationId, database.db, concertId, claim)
+      const payment = claim ? await idempotency.completeInline(claim, pay) : await pay()
       await waitingRoom.endAfterPayment(request.queueClaims!).catch((err: unknown) => {
         // Paid is paid: the token still ends by its idle limit.
         request.log.warn({ err }, 'could not end the queue token after payment')
       })
-      return reply.status(201).send(answer.body)
+      return reply.status(201).send(payment)
     },
   )
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js'
 import type { Clock } from '../shared/clock.js'
 import { AppError, conflict, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
+import type { Claim } from '../idempotency/service.js'
 
 export interface Payment {
   paymentId: string
@@ -26,12 +27,27 @@ const refusals: Record<string, string> = {
 export class PaymentService {
   constructor(private readonly clock: Clock) {}
 
-  /** `concertId`, when given, is the only concert whose reservations may be paid (else 403). */
-  async pay(userId: string, reservationId: string, db: Db, concertId?: string): Promise<Payment> {
+  /**
+   * `concertId`, when given, is the only concert whose reservations may be paid (else 403).
+   * `answerOn`, a claimed Idempotency-Key, receives the success answer in the same statement.
+   */
+  async pay(userId: string, reservationId: string, db: Db, concertId?: string, answerOn?: Claim): Promise<Payment> {
     const now = this.clock.now()
     const paymentId = newId('pay', now)
-    const { rows } = await sql<{ outcome: string; price: number | null; balance: number | null }>`
-      select * from pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${new Date(now)}, ${concertId ?? null})`.execute(db)
+    const call = sql`pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${new Date(now)}, ${concertId ?? null})`
+    const { rows } = await (answerOn
+      ? sql<{ outcome: string; price: number | null; balance: number | null }>`
+          with p as (select * from ${call}),
+          answered as (
+            update idempotency_keys k set response_status = 201,
+              response_body = jsonb_build_object('paymentId', ${paymentId}::text, 'reservationId', ${reservationId}::text,
+                                                 'amount', p.price, 'balance', p.balance, 'status', 'PAID')
+            from p
+            where p.outcome = 'PAID' and k.user_id = ${answerOn.userId} and k.route = ${answerOn.route} and k.key = ${answerOn.key}
+          )
+          select * from p`
+      : sql<{ outcome: string; price: number | null; balance: number | null }>`select * from ${call}`
+    ).execute(db)
     const { outcome, price, balance } = rows[0]!
     switch (outcome) {
       case 'PAID':
