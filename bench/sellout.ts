@@ -5,8 +5,9 @@
  * and payment, and the checks: oversold seats (must be 0) and balances reconciled with the
  * ledger.
  *
- *   SELLOUT_SEATS (60000)  SELLOUT_CONCURRENCY (64)  SELLOUT_PROCESSES (1)
- *   BENCH_DATABASE_URL (local test database, fresh schema)  BENCH_REDIS_URL (unset: queue in PostgreSQL)
+ *   SELLOUT_SEATS (60000)  SELLOUT_CONCURRENCY (64)  SELLOUT_PROCESSES (2: one per core)
+ *   BENCH_DATABASE_URL (local test database, fresh schema)
+ *   BENCH_REDIS_URL (local Redis; empty: the waiting room in PostgreSQL too)
  */
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
@@ -16,7 +17,10 @@ import { freshSchema, machine, startServer, writeResults } from './lib.js'
 
 const SEATS = Number(process.env.SELLOUT_SEATS ?? 60_000)
 const CONCURRENCY = Number(process.env.SELLOUT_CONCURRENCY ?? 64)
-const PROCESSES = Number(process.env.SELLOUT_PROCESSES ?? 1)
+const PROCESSES = Number(process.env.SELLOUT_PROCESSES ?? 2)
+// The production shape: PostgreSQL with the waiting room on Redis. BENCH_REDIS_URL= (empty) puts
+// the waiting room in PostgreSQL too.
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ADMIN_KEY = randomBytes(16).toString('hex')
 const PRICE = { Floor: 198_000, Lower: 154_000, Upper: 121_000 }
 
@@ -62,7 +66,7 @@ async function main() {
     QUEUE_ACTIVE_IDLE_S: '3600',
     QUEUE_ACTIVE_MAX_S: '7200',
     QUEUE_WAITING_IDLE_S: '3600',
-    ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+    ...(REDIS_URL ? { REDIS_URL } : {}),
   }
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=prof", profiles the service processes.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
