@@ -86,6 +86,15 @@ export function table(rows: Row[]): string {
   return lines.join('\n')
 }
 
+/** Writes a scenario's figures as JSON and a Markdown table under bench/results/. */
+export function writeSummary(name: string, figures: Record<string, unknown>, markdownTable: string[]) {
+  const dir = new URL('./results/', import.meta.url)
+  mkdirSync(dir, { recursive: true })
+  const at = new Date().toISOString()
+  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify({ at, machine: machine(), ...figures }, null, 2) + '\n')
+  writeFileSync(new URL(`${name}.md`, dir), [`# ${name}`, '', `${at} — ${machine()}`, '', ...markdownTable, ''].join('\n'))
+}
+
 export function writeResults(name: string, rows: Row[], extra: Record<string, unknown> = {}) {
   const dir = new URL('./results/', import.meta.url)
   mkdirSync(dir, { recursive: true })

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { Pool } from 'undici'
 import { openDatabase } from '../src/db/database.js'
-import { freshSchema, machine, startServer, writeResults } from './lib.js'
+import { freshSchema, machine, startServer, writeSummary } from './lib.js'
 
 const SEATS = Number(process.env.SELLOUT_SEATS ?? 60_000)
 const CONCURRENCY = Number(process.env.SELLOUT_CONCURRENCY ?? 64)
@@ -175,7 +175,11 @@ async function main() {
       failures: Object.fromEntries(failures),
     }
     console.log(JSON.stringify(summary, null, 2))
-    writeResults('sellout', [], summary)
+    writeSummary('sellout', summary, [
+      `| seats | processes | waiting room | wall time | purchases/s | hold p50 / p99 | payment p50 / p99 | oversold | balances = ledger |`,
+      `|---:|---:|---|---:|---:|---:|---:|---:|---|`,
+      `| ${summary.seats} | ${PROCESSES} | ${summary.queueStore} | ${summary.wallSeconds} s | ${summary.purchasesPerSecond} | ${summary.holdP50Ms} / ${summary.holdP99Ms} ms | ${summary.payP50Ms} / ${summary.payP99Ms} ms | ${summary.oversold} | ${summary.balancesEqualLedger && summary.chargesEqualBalancesPlusPayments ? 'yes' : 'NO'} |`,
+    ])
     if (r.oversold !== 0 || r.unbalanced !== 0 || !r.money) process.exitCode = 1
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()))
