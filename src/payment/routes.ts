@@ -63,7 +63,7 @@ export function paymentRoutes(app: App, { payments, reservations, waitingRoom, i
         tags: ['payments'],
         summary: 'Pay for a held seat from your balance',
         description:
-          'Gated. A retry whose Idempotency-Key matches a finished payment is replayed before the queue gate. A queue token that ended by a payment or by its hard limit may still pay the live holds taken under it. On success the queue token ends and its slot frees.',
+          'Gated. A retry whose Idempotency-Key matches a finished payment is replayed before the queue gate. A queue token that has ended (by a payment, or by its hard limit) may still pay the live holds taken under it, until their heldUntil. On success the queue token ends and its slot frees.',
         security: security.gated,
         headers: IdempotencyHeaders,
         body: Type.Object({ reservationId: Id }, { additionalProperties: false }),

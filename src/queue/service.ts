@@ -116,7 +116,8 @@ export class WaitingRoom {
       options.slide === false
         ? await this.store.peek(concertId, claims.tokenId, now)
         : await this.store.touch(concertId, claims.tokenId, now, limits)
-    // A token ended by a payment or by the hard limit may still pay the live holds taken under it.
+    // An ended token (by a payment, or by the hard limit mid-purchase) may still pay the live holds
+    // taken under it; the caller has checked that the hold is live and was taken with this token.
     if (state.state === 'ENDED' && options.endedTokenMayPay) return
     if (state.state === 'ENDED') throw queueTokenEnded()
     if (state.state === 'WAITING') {
