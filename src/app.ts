@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 import { openDatabase } from './db/database.js'
 import { migrateToLatest } from './db/migrate.js'
 import { installErrorHandling } from './http/errors.js'
-import { healthRoutes } from './http/health.js'
+import { healthRoutes, metricsRoute } from './http/health.js'
 import { registerOpenApi } from './http/openapi.js'
 import type { App } from './http/types.js'
 import { createServices, type Services } from './services.js'
@@ -122,6 +122,7 @@ export async function buildApp({
   installErrorHandling(app)
   await registerOpenApi(app, version)
   healthRoutes(app, services)
+  metricsRoute(app, services)
   userRoutes(app, services)
   catalogRoutes(app, services)
   queueRoutes(app, services)

@@ -1,4 +1,7 @@
 import { AccessTokens } from './auth/access-tokens.js'
+import { type Cache, LocalCache } from './cache/cache.js'
+import { Metrics } from './cache/metrics.js'
+import { RedisCache } from './cache/redis-cache.js'
 import { TokenSigner } from './auth/signer.js'
 import { CatalogService } from './catalog/service.js'
 import type { Config } from './config.js'
@@ -20,6 +23,9 @@ import { WalletService } from './wallet/service.js'
 /** Everything the routes need, built once per app from the config and its backing stores. */
 export interface Services {
   config: Config
+  metrics: Metrics
+  /** Look-aside cache of reads: Redis with an in-process layer when configured, else in-process. */
+  cache: Cache
   clock: Clock
   database: DatabaseHandle
   redis: RedisClient | undefined
@@ -45,14 +51,19 @@ export interface Backing {
 
 export function createServices(config: Config, clock: Clock, { database, redis, redisPrefix }: Backing): Services {
   const signer = new TokenSigner(config.authSecret, clock)
-  const catalog = new CatalogService(database.db, clock)
+  const metrics = new Metrics()
+  const localCache = new LocalCache(clock, metrics)
+  const cache: Cache = redis ? new RedisCache(redis, clock, metrics, redisPrefix) : localCache
+  const catalog = new CatalogService(database.db, clock, cache, localCache)
   const queueSettings = new QueueSettingsService(database.db, config.queue, clock)
   const waitingRoomStore: WaitingRoomStore = redis
     ? new RedisWaitingRoomStore(redis, redisPrefix)
     : new DbWaitingRoomStore(database.db)
-  const reservations = new ReservationService(database.db, catalog, clock, config)
+  const reservations = new ReservationService(database.db, catalog, clock, config, cache)
   return {
     config,
+    metrics,
+    cache,
     clock,
     database,
     redis,
@@ -62,10 +73,10 @@ export function createServices(config: Config, clock: Clock, { database, redis, 
     catalog,
     queueSettings,
     waitingRoomStore,
-    waitingRoom: new WaitingRoom(waitingRoomStore, queueSettings, catalog, new QueueTokens(signer), clock),
+    waitingRoom: new WaitingRoom(waitingRoomStore, queueSettings, catalog, new QueueTokens(signer), clock, localCache),
     reservations,
     wallet: new WalletService(database.db, clock),
-    payments: new PaymentService(clock),
+    payments: new PaymentService(clock, cache),
     idempotency: new IdempotencyService(database.db, clock),
   }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { type Db, inTransaction } from '../db/database.js'
 import type { ConcertRow, NewSection } from '../db/schema.js'
-import { TtlCache } from '../shared/cache.js'
+import type { Cache } from '../cache/cache.js'
 import type { Clock } from '../shared/clock.js'
 import { badRequest, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
@@ -80,6 +80,27 @@ export interface NewSchedule {
   sections: SectionInput[]
 }
 
+const LAYOUT_TTL_MS = 10 * 60_000
+const CONCERT_TTL_MS = 30_000
+const CONCERTS_TTL_MS = 5000
+/** Free-seat counts move with every hold: another process may show them up to 1 s old. */
+const SCHEDULES_TTL_MS = 1000
+
+export const scheduleListKey = (concertId: string) => `schedules:${concertId}`
+
+/** A concert as the cache keeps it: JSON, with times as ISO strings. */
+type StoredConcert = Omit<Concert, 'queueOpensAt' | 'saleOpensAt'> & { queueOpensAt: string | null; saleOpensAt: string | null }
+const storeConcert = (c: Concert): StoredConcert => ({
+  ...c,
+  queueOpensAt: c.queueOpensAt?.toISOString() ?? null,
+  saleOpensAt: c.saleOpensAt?.toISOString() ?? null,
+})
+const loadConcert = (c: StoredConcert): Concert => ({
+  ...c,
+  queueOpensAt: c.queueOpensAt === null ? null : new Date(c.queueOpensAt),
+  saleOpensAt: c.saleOpensAt === null ? null : new Date(c.saleOpensAt),
+})
+
 const toConcert = (row: ConcertRow): Concert => ({
   concertId: row.id,
   title: row.title,
@@ -91,24 +112,19 @@ const toConcert = (row: ConcertRow): Concert => ({
 
 /** Concerts, their dates and seat maps. */
 export class CatalogService {
-  /** Concerts by id for hot paths (the queue and the gate); another process's write shows within 1 s. */
-  private readonly concertCache: TtlCache<Concert | undefined>
-  private readonly listCache: TtlCache<Concert[]>
-  private readonly layoutCache: TtlCache<ScheduleLayout | undefined>
-
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {
-    this.concertCache = new TtlCache(clock, 1000)
-    this.listCache = new TtlCache(clock, 1000)
-    // Seat maps never change once created; an unknown id is remembered only briefly.
-    this.layoutCache = new TtlCache(clock, 60_000)
-  }
+    /** Shared across processes (Redis) when configured: concerts, schedule lists. */
+    private readonly cache: Cache,
+    /** This process only: seat-map layouts, which never change once created. */
+    private readonly local: Cache,
+  ) {}
 
   async getLayoutCached(scheduleId: string): Promise<ScheduleLayout | undefined> {
-    const layout = await this.layoutCache.get(scheduleId, () => this.getLayout(scheduleId))
-    if (!layout) this.layoutCache.delete(scheduleId)
+    const layout = await this.local.get(`layout:${scheduleId}`, LAYOUT_TTL_MS, () => this.getLayout(scheduleId))
+    // An unknown id is not remembered: the schedule may be created the next moment.
+    if (!layout) await this.local.invalidate(`layout:${scheduleId}`)
     return layout
   }
 
@@ -136,18 +152,21 @@ export class CatalogService {
     }
   }
 
-  getConcertCached(concertId: string): Promise<Concert | undefined> {
-    return this.concertCache.get(concertId, () => this.getConcert(concertId))
-  }
-
-  /** The concert list for background loops; a new concert shows within 1 s. */
-  listConcertsCached(): Promise<Concert[]> {
-    return this.listCache.get('all', () => this.listConcerts())
+  /** A concert by id, for hot paths (the queue and the gate); null-safe for unknown ids. */
+  async getConcertCached(concertId: string): Promise<Concert | undefined> {
+    const stored = await this.cache.get(`concert:${concertId}`, CONCERT_TTL_MS, async () => {
+      const concert = await this.getConcert(concertId)
+      return concert ? storeConcert(concert) : null
+    })
+    return stored ? loadConcert(stored) : undefined
   }
 
   async listConcerts(): Promise<Concert[]> {
-    const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
-    return rows.map(toConcert)
+    const stored = await this.cache.get('concerts', CONCERTS_TTL_MS, async () => {
+      const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
+      return rows.map((r) => storeConcert(toConcert(r)))
+    })
+    return stored.map(loadConcert)
   }
 
   async getConcert(concertId: string): Promise<Concert | undefined> {
@@ -160,6 +179,13 @@ export class CatalogService {
    * available, or held past its expiry; only taken seats are counted, through a partial index.
    */
   async listSchedules(concertId: string): Promise<ScheduleSummary[]> {
+    const stored = await this.cache.get(scheduleListKey(concertId), SCHEDULES_TTL_MS, async () =>
+      (await this.loadSchedules(concertId)).map((s) => ({ ...s, startsAt: s.startsAt.toISOString() })),
+    )
+    return stored.map((s) => ({ ...s, startsAt: new Date(s.startsAt) }))
+  }
+
+  private async loadSchedules(concertId: string): Promise<ScheduleSummary[]> {
     const now = new Date(this.clock.now())
     const rows = await this.db
       .selectFrom('schedules as s')
@@ -212,8 +238,7 @@ export class CatalogService {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-    this.concertCache.delete(row.id)
-    this.listCache.clear()
+    await this.cache.invalidate('concerts', `concert:${row.id}`)
     return toConcert(row)
   }
 
@@ -260,6 +285,7 @@ export class CatalogService {
       await sql`insert into seats (schedule_id, seat_no)
                 select ${scheduleId}, n from generate_series(1, ${totalSeats}::int) as n`.execute(trx)
     })
+    await this.cache.invalidate(scheduleListKey(concertId))
     return { scheduleId, totalSeats }
   }
 }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Services } from '../services.js'
-import { problems } from './schemas.js'
+import { adminHook } from './auth.js'
+import { problems, security } from './schemas.js'
 import type { App } from './types.js'
 
 export function healthRoutes(app: App, { database, redis }: Services) {
@@ -32,6 +33,27 @@ export function healthRoutes(app: App, { database, redis }: Services) {
       await sql`select 1`.execute(database.db)
       if (redis) await redis.ping()
       return { status: 'ready' as const }
+    },
+  )
+}
+
+export function metricsRoute(app: App, { metrics, config }: Services) {
+  app.get(
+    '/metrics',
+    {
+      onRequest: adminHook(config.adminKey),
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics: cache hits and loads, process memory, event-loop lag',
+        security: security.admin,
+        produces: ['text/plain'],
+        response: { 200: Type.String(), ...problems(401) },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType)
+      return metrics.registry.metrics()
     },
   )
 }

@@ -4,6 +4,8 @@ import type { Clock } from '../shared/clock.js'
 import { AppError, conflict, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import type { Claim } from '../idempotency/service.js'
+import type { Cache } from '../cache/cache.js'
+import { seatKeys } from '../reservation/service.js'
 
 export interface Payment {
   paymentId: string
@@ -25,7 +27,10 @@ const refusals: Record<string, string> = {
  * the reservation confirmed, a payment and a ledger entry written — all of it or none.
  */
 export class PaymentService {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly cache: Cache,
+  ) {}
 
   /**
    * `concertId`, when given, is the only concert whose reservations may be paid (else 403).
@@ -35,8 +40,9 @@ export class PaymentService {
     const now = this.clock.now()
     const paymentId = newId('pay', now)
     const call = sql`pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${new Date(now)}, ${concertId ?? null})`
+    type Outcome = { outcome: string; price: number | null; balance: number | null; schedule: string | null; concert: string | null }
     const { rows } = await (answerOn
-      ? sql<{ outcome: string; price: number | null; balance: number | null }>`
+      ? sql<Outcome>`
           with p as (select * from ${call}),
           answered as (
             update idempotency_keys k set response_status = 201,
@@ -46,11 +52,12 @@ export class PaymentService {
             where p.outcome = 'PAID' and k.user_id = ${answerOn.userId} and k.route = ${answerOn.route} and k.key = ${answerOn.key}
           )
           select * from p`
-      : sql<{ outcome: string; price: number | null; balance: number | null }>`select * from ${call}`
+      : sql<Outcome>`select * from ${call}`
     ).execute(db)
-    const { outcome, price, balance } = rows[0]!
+    const { outcome, price, balance, schedule, concert } = rows[0]!
     switch (outcome) {
       case 'PAID':
+        await this.cache.invalidate(...seatKeys(schedule!, concert!))
         return { paymentId, reservationId, amount: price!, balance: balance!, status: 'PAID' }
       case 'NOT_FOUND':
         throw notFound('reservation')

@@ -27,7 +27,7 @@ export class AdmissionLoop {
   async runOnce(): Promise<void> {
     await this.settings.refresh()
     const now = this.clock.now()
-    for (const concert of await this.catalog.listConcertsCached()) {
+    for (const concert of await this.catalog.listConcerts()) {
       if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
       const limits = await this.settings.limits(concert.concertId)
       const result = await this.store.tick(concert.concertId, now, limits)

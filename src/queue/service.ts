@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { CatalogService, Concert } from '../catalog/service.js'
 import type { Clock } from '../shared/clock.js'
-import { TtlCache } from '../shared/cache.js'
+import type { Cache } from '../cache/cache.js'
 import { AppError, conflict, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import type { EffectiveQueueConfig, QueueOverrides, QueueSettingsService } from './settings.js'
@@ -25,6 +25,8 @@ export interface QueueReport extends QueueFigures {
   config: EffectiveQueueConfig
 }
 
+const RECENT_TTL_MS = 1000
+const recentKey = (concertId: string) => `recent:${concertId}`
 const MIN_POLL_MS = 1000
 const MAX_POLL_MS = 30_000
 /** Pre-queue order keys: random negatives, so the pre-queue sorts ahead of every later join. */
@@ -37,8 +39,6 @@ const clamp = (value: number, min: number, max: number) => Math.min(max, Math.ma
  * all state, so any number of processes serve the same queue.
  */
 export class WaitingRoom {
-  /** The last minute's admissions per concert, for the observed rate in ETAs. */
-  private readonly recentCache: TtlCache<RecentAdmissions>
 
   constructor(
     private readonly store: WaitingRoomStore,
@@ -46,9 +46,9 @@ export class WaitingRoom {
     private readonly catalog: CatalogService,
     private readonly tokens: QueueTokens,
     private readonly clock: Clock,
-  ) {
-    this.recentCache = new TtlCache(clock, 1000)
-  }
+    /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
+    private readonly local: Cache,
+  ) {}
 
   async join(userId: string, concertId: string): Promise<{ created: boolean; status: QueueStatus }> {
     const concert = await this.concert(concertId)
@@ -207,9 +207,7 @@ export class WaitingRoom {
    * (for `cap`, the slots turning over once per idle period).
    */
   private async admissionRate(concertId: string, now: number, limits: AdmissionLimits): Promise<number> {
-    const recent =
-      this.recentCache.peek(concertId) ??
-      (await this.recentCache.get(concertId, () => this.store.recentAdmissions(concertId, now)))
+    const recent = await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
     if (recent.admittedLastMinute > 0 && recent.firstAdmittedAt !== null) {
       const windowMs = clamp(now - recent.firstAdmittedAt + limits.tickMs, limits.tickMs, 60_000)
       return (recent.admittedLastMinute * 1000) / windowMs
@@ -220,8 +218,8 @@ export class WaitingRoom {
 
   /** Fresh admission counts after a tick, so ETAs follow the observed rate. */
   async refreshRecentAdmissions(concertId: string, now: number) {
-    this.recentCache.delete(concertId)
-    await this.recentCache.get(concertId, () => this.store.recentAdmissions(concertId, now))
+    await this.local.invalidate(recentKey(concertId))
+    await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
   }
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
-import { type CatalogService, locateSeat, type ScheduleLayout } from '../catalog/service.js'
+import type { Cache } from '../cache/cache.js'
+import { type CatalogService, locateSeat, type ScheduleLayout, scheduleListKey } from '../catalog/service.js'
 import type { Db } from '../db/database.js'
 import type { ReservationStatus } from '../db/schema.js'
 import type { Clock } from '../shared/clock.js'
@@ -58,6 +59,12 @@ export function toReservation(row: ReservationRow, now: number): Reservation {
   }
 }
 
+const SEAT_MAP_TTL_MS = 1000
+const seatMapKey = (scheduleId: string) => `seats:${scheduleId}`
+
+/** What a change of a seat's state makes stale: its seat map and its date's free-seat count. */
+export const seatKeys = (scheduleId: string, concertId: string) => [seatMapKey(scheduleId), scheduleListKey(concertId)]
+
 export interface ReservationSettings {
   holdTtlS: number
   holdMaxPerUser: number
@@ -73,6 +80,7 @@ export class ReservationService {
     private readonly catalog: CatalogService,
     private readonly clock: Clock,
     private readonly settings: ReservationSettings,
+    private readonly cache: Cache,
   ) {}
 
   /** The concert a schedule belongs to, for the gate (undefined: no such schedule). */
@@ -96,6 +104,7 @@ export class ReservationService {
         as outcome`.execute(this.db)
     switch (rows[0]!.outcome) {
       case 'HELD':
+        await this.cache.invalidate(...seatKeys(scheduleId, layout.concertId))
         return {
           reservationId,
           concertId: layout.concertId,
@@ -134,7 +143,10 @@ export class ReservationService {
         returning id
       )
       select (select count(*)::int from released) as released`.execute(this.db)
-    if (rows[0]!.released === 1) return
+    if (rows[0]!.released === 1) {
+      await this.cache.invalidate(...seatKeys(reservation.scheduleId, reservation.concertId))
+      return
+    }
     const current = await this.find(userId, reservationId)
     switch (current?.status) {
       case 'RELEASED':
@@ -168,10 +180,18 @@ export class ReservationService {
     return rows.map((r) => toReservation(r, now))
   }
 
-  /** The seats that are held (live) or sold; every other seat is available. */
+  /**
+   * The seats that are held (live) or sold; every other seat is available. Cached for 1 s: a
+   * stale map may show a taken seat as free, but taking it is always decided by the seat row.
+   */
   async seatMap(scheduleId: string): Promise<SeatMap> {
     const layout = await this.catalog.getLayoutCached(scheduleId)
     if (!layout) throw notFound('schedule')
+    const taken = await this.cache.get(seatMapKey(scheduleId), SEAT_MAP_TTL_MS, () => this.loadTaken(scheduleId))
+    return { layout, ...taken }
+  }
+
+  private async loadTaken(scheduleId: string): Promise<{ held: number[]; sold: number[] }> {
     const at = new Date(this.clock.now())
     const rows = await this.db
       .selectFrom('seats')
@@ -184,7 +204,7 @@ export class ReservationService {
     const held: number[] = []
     const sold: number[] = []
     for (const r of rows) (r.status === 'SOLD' ? sold : held).push(r.seat_no)
-    return { layout, held, sold }
+    return { held, sold }
   }
 
   /** Every seat with its place and status: the full seat-map form. */

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { LocalCache } from '../../src/cache/cache.js'
+import { Metrics } from '../../src/cache/metrics.js'
 import { CatalogService } from '../../src/catalog/service.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
@@ -29,7 +31,9 @@ async function databaseTarget(databaseUrl: string | undefined, connections: numb
   await migrateToLatest(handles[0]!.db)
   // PGlite is one in-process database: its "connections" share one handle.
   for (let i = 1; i < connections; i++) handles.push(databaseUrl ? open() : handles[0]!)
-  const catalog = new CatalogService(handles[0]!.db, new ManualClock())
+  const clock = new ManualClock()
+  const cache = new LocalCache(clock, new Metrics())
+  const catalog = new CatalogService(handles[0]!.db, clock, cache, cache)
   return {
     stores: handles.map((h) => new DbWaitingRoomStore(h.db)),
     newConcert: async () => (await catalog.createConcert({ title: 'T', performer: 'P', venue: 'V' })).concertId,

@@ -38,33 +38,35 @@ export async function up(db: Kysely<any>): Promise<void> {
   // sold, the reservation confirmed, the balance debited, a payment and a ledger entry written.
   // Returns the outcome (PAID, NOT_FOUND, ALREADY_PAID, HOLD_RELEASED, HOLD_EXPIRED,
   // INSUFFICIENT_BALANCE, WRONG_CONCERT when p_concert_id is given and the reservation is of
-  // another concert) with the price and the balance; nothing changes unless PAID.
+  // another concert) with the price, the balance, and the reservation's schedule and concert;
+  // nothing changes unless PAID.
   await sql`
     create function pay_reservation(p_payment_id text, p_user_id text, p_reservation_id text, p_now timestamptz,
                                     p_concert_id text)
-    returns table (outcome text, price bigint, balance bigint) language plpgsql as $$
+    returns table (outcome text, price bigint, balance bigint, schedule text, concert text) language plpgsql as $$
     declare
       r reservations%rowtype;
       bal bigint;
     begin
       select u.balance into bal from users u where u.id = p_user_id for update;
-      if not found then return query select 'NOT_FOUND', null::bigint, null::bigint; return; end if;
+      if not found then return query select 'NOT_FOUND', null::bigint, null::bigint, null::text, null::text; return; end if;
       select * into r from reservations where id = p_reservation_id and user_id = p_user_id;
-      if not found then return query select 'NOT_FOUND', null::bigint, bal; return; end if;
+      if not found then return query select 'NOT_FOUND', null::bigint, bal, null::text, null::text; return; end if;
       if p_concert_id is not null and r.concert_id <> p_concert_id then
-        return query select 'WRONG_CONCERT', r.price, bal; return;
+        return query select 'WRONG_CONCERT', r.price, bal, r.schedule_id, r.concert_id; return;
       end if;
-      if r.status = 'CONFIRMED' then return query select 'ALREADY_PAID', r.price, bal; return; end if;
-      if r.status = 'RELEASED' then return query select 'HOLD_RELEASED', r.price, bal; return; end if;
-      if r.status <> 'HELD' or r.held_until <= p_now then return query select 'HOLD_EXPIRED', r.price, bal; return; end if;
-      if bal < r.price then return query select 'INSUFFICIENT_BALANCE', r.price, bal; return; end if;
+      if r.status = 'CONFIRMED' then return query select 'ALREADY_PAID', r.price, bal, r.schedule_id, r.concert_id; return; end if;
+      if r.status = 'RELEASED' then return query select 'HOLD_RELEASED', r.price, bal, r.schedule_id, r.concert_id; return; end if;
+      if r.status <> 'HELD' or r.held_until <= p_now then return query select 'HOLD_EXPIRED', r.price, bal, r.schedule_id, r.concert_id; return; end if;
+      if bal < r.price then return query select 'INSUFFICIENT_BALANCE', r.price, bal, r.schedule_id, r.concert_id; return; end if;
       update seats set status = 'SOLD', held_until = null
         where schedule_id = r.schedule_id and seat_no = r.seat_no and reservation_id = r.id
           and status = 'HELD' and held_until > p_now;
       if not found then
         -- Released or taken over since it was read: say which.
         select * into r from reservations where id = p_reservation_id;
-        return query select case when r.status = 'RELEASED' then 'HOLD_RELEASED' else 'HOLD_EXPIRED' end, r.price, bal;
+        return query select case when r.status = 'RELEASED' then 'HOLD_RELEASED' else 'HOLD_EXPIRED' end, r.price, bal,
+          r.schedule_id, r.concert_id;
         return;
       end if;
       update reservations set status = 'CONFIRMED', updated_at = p_now where id = r.id;
@@ -73,7 +75,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         values (p_payment_id, p_user_id, r.id, r.price, p_now);
       insert into balance_ledger (user_id, kind, amount, balance_after, ref_id, created_at)
         values (p_user_id, 'PAYMENT', -r.price, bal, p_payment_id, p_now);
-      return query select 'PAID', r.price, bal;
+      return query select 'PAID', r.price, bal, r.schedule_id, r.concert_id;
     end $$`.execute(db)
 }
 

@@ -11,7 +11,9 @@ import {
   type TickResult,
   type WaitingRoomStore,
 } from '../store.js'
-import { QueueScripts } from './scripts.js'
+import { LuaScripts } from '../../redis/scripts.js'
+
+type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
 
 type RawState = [string, (string | number)?]
 
@@ -27,14 +29,14 @@ const toState = ([kind, value]: RawState): EntryState => {
  * All keys of a concert share the hash tag `{concertId}`, so a Redis Cluster keeps them in one slot.
  */
 export class RedisWaitingRoomStore implements WaitingRoomStore {
-  private readonly scripts: QueueScripts
+  private readonly scripts: LuaScripts<ScriptName>
   readonly #keys = new Map<string, string[]>()
 
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix = 'sd:',
   ) {
-    this.scripts = new QueueScripts(redis)
+    this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_queue')
   }
 
   /** The concert's keys, in the order every script takes them (see lua/includes/common.lua). */

@@ -1,0 +1,17 @@
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client'
+
+/** The app's Prometheus registry (one per app, so several apps can share a process in tests). */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly cacheRequests = new Counter({
+    name: 'stagedoor_cache_requests_total',
+    help: 'Cache reads by cache name and outcome: local hit, Redis hit, or a load from the database',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  })
+
+  constructor() {
+    // Process memory, event-loop lag, GC: what an operator watches during a sale.
+    collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' })
+  }
+}
