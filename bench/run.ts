@@ -5,13 +5,28 @@
  *
  *   BENCH_STORES=pglite,postgres,redis   which deployments to measure (default: all reachable)
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL  where PostgreSQL and Redis are (default: localhost)
- *   BENCH_DURATION (s), BENCH_CONNECTIONS
+ *   BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_FANS (3000: fans in the sale scenario)
  */
 import { randomBytes } from 'node:crypto'
 import { AccessTokens } from '../src/auth/access-tokens.js'
 import { TokenSigner } from '../src/auth/signer.js'
 import { systemClock } from '../src/shared/clock.js'
-import { drive, freshSchema, machine, type Row, startBare, startServer, table, writeResults } from './lib.js'
+import { sql } from 'kysely'
+import { openDatabase } from '../src/db/database.js'
+import {
+  call,
+  closeClients,
+  drive,
+  driveEach,
+  freshSchema,
+  inParallel,
+  machine,
+  type Row,
+  startBare,
+  startServer,
+  table,
+  writeResults,
+} from './lib.js'
 
 const AUTH_SECRET = randomBytes(32).toString('base64url')
 const ADMIN_KEY = randomBytes(16).toString('hex')
@@ -42,68 +57,134 @@ async function deployments(): Promise<Deployment[]> {
   return out
 }
 
-async function benchDeployment(d: Deployment, bearers: string[]): Promise<Row[]> {
+const FANS = Number(process.env.BENCH_FANS ?? 3000)
+
+async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
   const server = await startServer({
     ...d.env,
     AUTH_SECRET,
     ADMIN_KEY,
     DEMO_DATA: 'false',
     LOG_LEVEL: 'warn',
+    HOLD_TTL_S: '900',
+    QUEUE_ACTIVE_IDLE_S: '1800',
+    QUEUE_WAITING_IDLE_S: '1800',
   })
   const url = server.url
   const rows: Row[] = []
+  const checks: Record<string, unknown> = {}
+  const admin = { 'x-admin-key': ADMIN_KEY }
   try {
-    const post = async (path: string, body: unknown, headers: Record<string, string>) => {
-      const res = await fetch(`${url}${path}`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-      return (await res.json()) as Record<string, any>
-    }
-    const admin = { 'x-admin-key': ADMIN_KEY }
-    const { concertId } = await post('/v1/admin/concerts', { title: 'Bench', performer: 'Bench', venue: 'Bench' }, admin)
-    // Paused: joins and polls are measured without admissions moving the line.
-    await fetch(`${url}/v1/admin/concerts/${concertId}/queue`, {
-      method: 'PATCH',
-      headers: { ...admin, 'content-type': 'application/json' },
-      body: JSON.stringify({ paused: true }),
-    })
-
+    // Queue join and status: a paused line, so admissions do not move it while it is measured.
+    const { body: a } = await call(url, 'POST', '/v1/admin/concerts', admin, { title: 'Join', performer: 'P', venue: 'V' })
+    await call(url, 'PATCH', `/v1/admin/concerts/${a.concertId}/queue`, admin, { paused: true })
+    const rssBefore = await memoryOf(server.child.pid!)
     let i = 0
     rows.push(
       await drive(url, 'queue join', d.store, () => ({
         method: 'POST',
-        path: `/v1/concerts/${concertId}/queue`,
+        path: `/v1/concerts/${a.concertId}/queue`,
         headers: { authorization: `Bearer ${bearers[i++ % bearers.length]}` },
       })),
     )
     const joined = Math.min(i, bearers.length)
-
-    // Queue tokens of users spread through the line (joining again returns the same token).
     const tokens: string[] = []
     for (let k = 0; k < 500; k++) {
       const bearer = bearers[Math.floor((k * joined) / 500)]!
-      const res = await fetch(`${url}/v1/concerts/${concertId}/queue`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${bearer}` },
-      })
-      tokens.push(((await res.json()) as { token: string }).token)
+      const { body } = await call(url, 'POST', `/v1/concerts/${a.concertId}/queue`, { authorization: `Bearer ${bearer}` })
+      tokens.push(body.token)
     }
     let j = 0
     rows.push(
-      await drive(url, 'status poll', d.store, () => ({
-        path: '/v1/queue/status',
-        headers: { 'queue-token': tokens[j++ % tokens.length]! },
+      await drive(url, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
+    )
+    const rssAfter = await memoryOf(server.child.pid!)
+    checks.waitingUsers = joined
+    checks.serverRssMiB = { before: rssBefore, afterJoinsAndPolls: rssAfter }
+
+    // The sale: FANS sign up, charge and join (not timed), are admitted at once, read a seat map,
+    // then each holds one seat and pays for it.
+    const { body: b } = await call(url, 'POST', '/v1/admin/concerts', admin, { title: 'Sale', performer: 'P', venue: 'V' })
+    const startsAt = new Date(Date.now() + 30 * 86_400_000).toISOString()
+    const { body: club } = await call(url, 'POST', `/v1/admin/concerts/${b.concertId}/schedules`, admin, {
+      startsAt,
+      sections: [{ name: 'A', rows: 5, seatsPerRow: 10, price: 50_000 }],
+    })
+    const { body: arena } = await call(url, 'POST', `/v1/admin/concerts/${b.concertId}/schedules`, admin, {
+      startsAt,
+      sections: [{ name: 'Floor', rows: Math.ceil(FANS / 100), seatsPerRow: 100, price: 88_000 }],
+    })
+    await call(url, 'PATCH', `/v1/admin/concerts/${b.concertId}/queue`, admin, { paused: true })
+    const fans: Record<string, string>[] = []
+    await inParallel(Array.from({ length: FANS }), 64, async (_, n) => {
+      const { body: user } = await call(url, 'POST', '/v1/users')
+      const auth = { authorization: `Bearer ${user.accessToken}` }
+      await call(url, 'POST', '/v1/me/balance/charges', auth, { amount: 100_000 })
+      const { body: entry } = await call(url, 'POST', `/v1/concerts/${b.concertId}/queue`, auth)
+      fans[n] = { ...auth, 'queue-token': entry.token }
+    })
+    await call(url, 'PATCH', `/v1/admin/concerts/${b.concertId}/queue`, admin, {
+      paused: false,
+      strategy: 'rate',
+      admitPerTick: 100_000,
+      tickMs: 100,
+    })
+    for (let attempt = 0; ; attempt++) {
+      const { body } = await call(url, 'GET', `/v1/admin/concerts/${b.concertId}/queue`, admin)
+      if (body.active >= FANS) break
+      if (attempt > 600) throw new Error(`admission stalled: ${JSON.stringify(body)}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    let m = 0
+    rows.push(
+      await drive(url, 'gated seat map (50 seats, cached)', d.store, () => ({
+        path: `/v1/schedules/${club.scheduleId}/seats`,
+        headers: fans[m++ % fans.length]!,
       })),
     )
-    const rss = await memoryOf(server.child.pid!)
-    console.log(`  ${d.store}: ${joined} joined; server RSS ${rss} MiB`)
+    const reservations: string[] = []
+    const saleStarted = performance.now()
+    rows.push(
+      await driveEach('hold', d.store, fans, 64, async (headers, n) => {
+        const res = await call(url, 'POST', '/v1/reservations', headers, { scheduleId: arena.scheduleId, seatNo: n + 1 })
+        reservations[n] = res.body?.reservationId
+        return res.status === 201
+      }),
+    )
+    rows.push(
+      await driveEach('payment', d.store, fans, 64, async (headers, n) => {
+        const res = await call(url, 'POST', '/v1/payments', { ...headers, 'idempotency-key': `pay-${n}` }, {
+          reservationId: reservations[n],
+        })
+        return res.status === 201
+      }),
+    )
+    checks.saleSeconds = Number(((performance.now() - saleStarted) / 1000).toFixed(1))
+    checks.sale = { fans: FANS, ...(await saleChecks(d.env)) }
+    console.log(`  ${d.store}: ${joined} waiting users; server RSS ${rssBefore} MiB → ${rssAfter} MiB; sale ${JSON.stringify(checks.sale)}`)
   } finally {
     await server.stop()
     await d.cleanup?.()
   }
-  return rows
+  return { rows, checks }
+}
+
+/** Oversold seats and money, read straight from the database the service used. */
+async function saleChecks(env: Record<string, string>): Promise<Record<string, unknown>> {
+  if (!env.DATABASE_URL) return { oversold: 'embedded database: checked by the test suite' }
+  const { db, close } = openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: 'memory://' })
+  try {
+    const { rows } = await sql<{ oversold: number; payments: number; unbalanced: number }>`
+      select
+        (select count(*)::int from (select schedule_id, seat_no from reservations where status = 'CONFIRMED'
+           group by schedule_id, seat_no having count(*) > 1) x) as oversold,
+        (select count(*)::int from payments) as payments,
+        (select count(*)::int from users u
+           where u.balance <> (select coalesce(sum(amount), 0) from balance_ledger l where l.user_id = u.id)) as unbalanced`.execute(db)
+    return rows[0]!
+  } finally {
+    await close()
+  }
 }
 
 async function memoryOf(pid: number): Promise<number> {
@@ -122,9 +203,12 @@ async function main() {
   const bare = await startBare()
   const before = await drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({ path: '/health' }))
   const measured: Row[] = []
+  const checks: Record<string, unknown> = {}
   for (const d of await deployments()) {
     console.log(`measuring ${d.store}…`)
-    measured.push(...(await benchDeployment(d, bearers)))
+    const result = await benchDeployment(d, bearers)
+    measured.push(...result.rows)
+    checks[d.store] = result.checks
   }
   const after = await drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({ path: '/health' }))
   await bare.stop()
@@ -141,7 +225,8 @@ async function main() {
   const redisJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres+redis')
   const dbJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres')
   if (redisJoin && dbJoin) console.log(`Redis store joins ÷ database store joins: ${(redisJoin.rps / dbJoin.rps).toFixed(1)}×`)
-  writeResults('latest', rows)
+  writeResults('latest', rows, { checks })
+  await closeClients()
 }
 
 await main()

@@ -11,9 +11,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { Pool } from 'undici'
 import { openDatabase } from '../src/db/database.js'
-import { freshSchema, machine, startServer, writeSummary } from './lib.js'
+import { call, closeClients, freshSchema, inParallel, machine, percentile, startServer, writeSummary } from './lib.js'
 
 const SEATS = Number(process.env.SELLOUT_SEATS ?? 60_000)
 const CONCURRENCY = Number(process.env.SELLOUT_CONCURRENCY ?? 64)
@@ -23,35 +22,6 @@ const PROCESSES = Number(process.env.SELLOUT_PROCESSES ?? 2)
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ADMIN_KEY = randomBytes(16).toString('hex')
 const PRICE = { Floor: 198_000, Lower: 154_000, Upper: 121_000 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
-
-async function inParallel<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>) {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++
-        await fn(items[i]!, i)
-      }
-    }),
-  )
-}
-
-// undici's pooled client: far less client CPU per request than fetch, on a machine the client shares.
-const pools = new Map<string, Pool>()
-async function call(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  let pool = pools.get(url)
-  if (!pool) pools.set(url, (pool = new Pool(url, { connections: CONCURRENCY })))
-  const res = await pool.request({
-    method: method as 'GET',
-    path,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text ? JSON.parse(text) : null }
-}
 
 async function main() {
   console.log(`stagedoor sellout — ${SEATS} seats, ${CONCURRENCY} concurrent fans, ${PROCESSES} process(es) — ${machine()}`)
@@ -182,7 +152,7 @@ async function main() {
     ])
     if (r.oversold !== 0 || r.unbalanced !== 0 || !r.money) process.exitCode = 1
   } finally {
-    await Promise.all([...pools.values()].map((p) => p.close()))
+    await closeClients()
     await Promise.all(servers.map((s) => s.stop()))
     await schema.drop()
   }
