@@ -41,30 +41,16 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     now: number,
     limits: AdmissionLimits,
   ): Promise<JoinResult> {
-    return this.db.transaction().execute(async (trx) => {
-      await this.endStale(trx, concertId, now, limits, userId)
-      const at = new Date(now)
-      const inserted = await sql<{ token_id: string }>`
-        insert into queue_entries (token_id, concert_id, user_id, order_key, status, joined_at, last_seen_at)
-        values (${tokenId}, ${concertId}, ${userId}, coalesce(${prequeueKey}::bigint, nextval('queue_order_seq')),
-                'WAITING', ${at}, ${at})
-        on conflict (concert_id, user_id) where status <> 'ENDED' do nothing
-        returning token_id`.execute(trx)
-      if (inserted.rows.length === 0) {
-        // This statement sees what a concurrent join of the same user committed.
-        const existing = await trx
-          .selectFrom('queue_entries')
-          .select(['token_id', 'joined_at'])
-          .where('concert_id', '=', concertId)
-          .where('user_id', '=', userId)
-          .where('status', '<>', 'ENDED')
-          .executeTakeFirstOrThrow()
-        const state = await this.status(concertId, existing.token_id, now, limits, trx)
-        return { tokenId: existing.token_id, joinedAt: existing.joined_at.getTime(), created: false, state }
-      }
-      const state = await this.peek(concertId, tokenId, now, trx)
-      return { tokenId, joinedAt: now, created: true, state }
-    })
+    const { rows } = await sql<EntryRow & { token_id: string; joined_at: Date; created: boolean }>`
+      select * from queue_join(${tokenId}, ${concertId}, ${userId}, ${prequeueKey}::bigint, ${new Date(now)},
+                               ${new Date(now - limits.waitingIdleMs)})`.execute(this.db)
+    const row = rows[0]!
+    return {
+      tokenId: row.token_id,
+      joinedAt: row.joined_at.getTime(),
+      created: row.created,
+      state: this.toState(row, now, limits.waitingIdleMs),
+    }
   }
 
   async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits, db: Db = this.db): Promise<EntryState> {
