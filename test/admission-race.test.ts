@@ -67,13 +67,31 @@ describe.each(waitingRoomTargets.filter((t) => t.name === 'redis' || t.name === 
   },
 )
 
+/** Holds each round's admitters until all have read: the interleaving several processes produce, made certain. */
+function roundBarrier(n: number) {
+  let arrived = 0
+  let release!: () => void
+  let all = new Promise<void>((r) => (release = r))
+  return async () => {
+    const current = all
+    if (++arrived === n) {
+      arrived = 0
+      release()
+      all = new Promise<void>((r) => (release = r))
+    }
+    await current
+  }
+}
+
 /** The seed's read-then-write admission: count the active set, then pop that many into it. */
 function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
+  const together = roundBarrier(sut.stores.length)
   return async (i, concertId, now) => {
     const store = sut.stores[i] as RedisWaitingRoomStore
     const redis = (store as unknown as { redis: RedisClient }).redis
     const [waiting, seen, active, , , maxUntil] = store.keys(concertId)
     const free = CAP - (await redis.zcount(active!, `(${now}`, '+inf'))
+    await together()
     if (free <= 0) return
     const popped = await redis.zpopmin(waiting!, free)
     for (let j = 0; j < popped.length; j += 2) {
@@ -86,11 +104,13 @@ function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
 
 /** The same on the database: count, then admit, each its own statement, with no lock between. */
 function nonAtomicDatabaseAdmit(sut: StoreUnderTest): Admitter {
+  const together = roundBarrier(sut.stores.length)
   return async (i, concertId, now) => {
     const db = (sut.stores[i] as unknown as { db: Db }).db
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from queue_entries
       where concert_id = ${concertId} and status = 'ACTIVE' and active_until > ${new Date(now)}`.execute(db)
+    await together()
     const free = CAP - rows[0]!.n
     if (free <= 0) return
     await sql`

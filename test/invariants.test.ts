@@ -5,6 +5,17 @@ import { newId } from '../src/shared/ids.js'
 import { admittedFans, createConcert, type Fan, http, listen, startTestApp, type TestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
+/** Lets `n` callers pass only together: broken read-then-write code then interleaves for certain. */
+function barrier(n: number) {
+  let arrived = 0
+  let release!: () => void
+  const all = new Promise<void>((r) => (release = r))
+  return () => {
+    if (++arrived === n) release()
+    return all
+  }
+}
+
 const env = { QUEUE_ADMIT_PER_TICK: '10000', QUEUE_MAX_ACTIVE: '100000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
 
 /** The checks each invariant test makes — run against the real code and against a broken version. */
@@ -66,8 +77,10 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       const { concertId, scheduleId } = await createConcert(t.app, t.clock)
       const fans = await admittedFans(t, concertId, 50)
       const now = new Date(t.clock.now())
+      const together = barrier(fans.length)
       const brokenHold = async (fan: Fan) => {
         const seat = await db.selectFrom('seats').select('status').where('schedule_id', '=', scheduleId).where('seat_no', '=', 25).executeTakeFirstOrThrow()
+        await together()
         if (seat.status !== 'AVAILABLE') return
         const id = newId('rsv')
         await db.updateTable('seats').set({ status: 'HELD', reservation_id: id, held_until: new Date(now.getTime() + 120_000) })
@@ -102,8 +115,10 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
     it('negative control: a charge that reads the balance, then writes it, loses money', async () => {
       const { concertId } = await createConcert(t.app, t.clock)
       const [fan] = await admittedFans(t, concertId, 1)
+      const together = barrier(100)
       const brokenCharge = async (amount: number) => {
         const { balance } = await db.selectFrom('users').select('balance').where('id', '=', fan!.userId).executeTakeFirstOrThrow()
+        await together()
         await db.updateTable('users').set({ balance: balance + amount }).where('id', '=', fan!.userId).execute()
         await db.insertInto('balance_ledger').values({
           user_id: fan!.userId, kind: 'CHARGE', amount, balance_after: balance + amount, ref_id: newId('chg'), created_at: new Date(),
@@ -140,8 +155,10 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       const [fan] = await admittedFans(t, concertId, 1)
       await charge(fan!, 100_000)
       const { body: held } = await hold(fan!, scheduleId, 3)
+      const together = barrier(2)
       const brokenPay = async () => {
         const r = await db.selectFrom('reservations').select('status').where('id', '=', held.reservationId).executeTakeFirstOrThrow()
+        await together()
         if (r.status !== 'HELD') return
         const paymentId = newId('pay')
         await sql`update users set balance = balance - 50000 where id = ${fan!.userId}`.execute(db)

@@ -74,8 +74,14 @@ describe('the seat race from two app processes on one PostgreSQL', () => {
 
   it('negative control: read-then-write holds from two connection pools let several fans hold the seat', async () => {
     const { concertId, scheduleId, fans } = await setUp(20)
+    // Every fan reads before any writes: the interleaving a crowd produces, made certain.
+    let arrived = 0
+    let release!: () => void
+    const barrier = new Promise<void>((r) => (release = r))
     const brokenHold = async (db: DatabaseHandle['db'], userId: string) => {
       const seat = await db.selectFrom('seats').select('status').where('schedule_id', '=', scheduleId).where('seat_no', '=', 1).executeTakeFirstOrThrow()
+      if (++arrived === fans.length) release()
+      await barrier
       if (seat.status !== 'AVAILABLE') return
       const id = newId('rsv')
       const until = new Date(Date.now() + 60_000)
