@@ -5,6 +5,7 @@ import type { Db } from '../src/db/database.js'
 import { RedisWaitingRoomStore } from '../src/queue/redis/store.js'
 import type { AdmissionLimits, WaitingRoomStore } from '../src/queue/store.js'
 import type { RedisClient } from '../src/redis/client.js'
+import { barrier } from './support/barrier.js'
 import { type StoreUnderTest, waitingRoomTargets } from './support/waiting-room-targets.js'
 
 const CAP = 5
@@ -67,25 +68,9 @@ describe.each(waitingRoomTargets.filter((t) => t.name === 'redis' || t.name === 
   },
 )
 
-/** Holds each round's admitters until all have read: the interleaving several processes produce, made certain. */
-function roundBarrier(n: number) {
-  let arrived = 0
-  let release!: () => void
-  let all = new Promise<void>((r) => (release = r))
-  return async () => {
-    const current = all
-    if (++arrived === n) {
-      arrived = 0
-      release()
-      all = new Promise<void>((r) => (release = r))
-    }
-    await current
-  }
-}
-
 /** The seed's read-then-write admission: count the active set, then pop that many into it. */
 function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
-  const together = roundBarrier(sut.stores.length)
+  const together = barrier(sut.stores.length)
   return async (i, concertId, now) => {
     const store = sut.stores[i] as RedisWaitingRoomStore
     const redis = (store as unknown as { redis: RedisClient }).redis
@@ -104,7 +89,7 @@ function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
 
 /** The same on the database: count, then admit, each its own statement, with no lock between. */
 function nonAtomicDatabaseAdmit(sut: StoreUnderTest): Admitter {
-  const together = roundBarrier(sut.stores.length)
+  const together = barrier(sut.stores.length)
   return async (i, concertId, now) => {
     const db = (sut.stores[i] as unknown as { db: Db }).db
     const { rows } = await sql<{ n: number }>`

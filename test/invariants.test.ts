@@ -3,18 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../src/db/database.js'
 import { newId } from '../src/shared/ids.js'
 import { admittedFans, createConcert, type Fan, http, listen, startTestApp, type TestApp } from './support/app.js'
+import { barrier } from './support/barrier.js'
 import { databaseTargets } from './support/stores.js'
-
-/** Lets `n` callers pass only together: broken read-then-write code then interleaves for certain. */
-function barrier(n: number) {
-  let arrived = 0
-  let release!: () => void
-  const all = new Promise<void>((r) => (release = r))
-  return () => {
-    if (++arrived === n) release()
-    return all
-  }
-}
 
 const env = { QUEUE_ADMIT_PER_TICK: '10000', QUEUE_MAX_ACTIVE: '100000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DatabaseHandle, openDatabase } from '../src/db/database.js'
 import { newId } from '../src/shared/ids.js'
 import { http } from './support/app.js'
+import { barrier } from './support/barrier.js'
 import { type ServerProcess, startServer } from './support/process.js'
 import { freshPostgresSchema } from './support/stores.js'
 
@@ -74,14 +75,10 @@ describe('the seat race from two app processes on one PostgreSQL', () => {
 
   it('negative control: read-then-write holds from two connection pools let several fans hold the seat', async () => {
     const { concertId, scheduleId, fans } = await setUp(20)
-    // Every fan reads before any writes: the interleaving a crowd produces, made certain.
-    let arrived = 0
-    let release!: () => void
-    const barrier = new Promise<void>((r) => (release = r))
+    const together = barrier(fans.length)
     const brokenHold = async (db: DatabaseHandle['db'], userId: string) => {
       const seat = await db.selectFrom('seats').select('status').where('schedule_id', '=', scheduleId).where('seat_no', '=', 1).executeTakeFirstOrThrow()
-      if (++arrived === fans.length) release()
-      await barrier
+      await together()
       if (seat.status !== 'AVAILABLE') return
       const id = newId('rsv')
       const until = new Date(Date.now() + 60_000)
