@@ -53,7 +53,7 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     }
   }
 
-  async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits, db: Db = this.db): Promise<EntryState> {
+  async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
     const at = new Date(now)
     const { rows } = await sql<EntryRow>`
       with e as (
@@ -70,7 +70,7 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
           select count(*)::int from queue_entries w
           where w.concert_id = ${concertId} and w.status = 'WAITING' and w.order_key < e.order_key
         ) end as ahead
-      from e`.execute(db)
+      from e`.execute(this.db)
     return this.toState(rows[0], now, limits.waitingIdleMs)
   }
 
@@ -97,14 +97,14 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     return this.toState(row, now, limits.waitingIdleMs)
   }
 
-  async peek(concertId: string, tokenId: string, now: number, db: Db = this.db): Promise<EntryState> {
+  async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
     const { rows } = await sql<EntryRow>`
       select e.status, e.last_seen_at, e.active_until,
         case when e.status = 'WAITING' then (
           select count(*)::int from queue_entries w
           where w.concert_id = e.concert_id and w.status = 'WAITING' and w.order_key < e.order_key
         ) end as ahead
-      from queue_entries e where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(db)
+      from queue_entries e where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(this.db)
     return this.toState(rows[0], now, null)
   }
 
@@ -194,13 +194,13 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
   }
 
   /** Ends waiting entries that stopped polling and admissions past their idle or hard limit. */
-  private async endStale(trx: Db, concertId: string, now: number, limits: AdmissionLimits, userId?: string) {
+  private async endStale(trx: Db, concertId: string, now: number, limits: AdmissionLimits) {
     const at = new Date(now)
     const result = await sql`
       update queue_entries set status = 'ENDED', ended_at = ${at},
         end_reason = case when status = 'WAITING' then 'WAITING_IDLE'
                           when active_until >= active_max_until then 'HARD_LIMIT' else 'ACTIVE_IDLE' end
-      where concert_id = ${concertId} ${userId === undefined ? sql`` : sql`and user_id = ${userId}`}
+      where concert_id = ${concertId}
         and ((status = 'WAITING' and last_seen_at <= ${new Date(now - limits.waitingIdleMs)})
           or (status = 'ACTIVE' and active_until <= ${at}))`.execute(trx)
     return Number(result.numAffectedRows ?? 0)

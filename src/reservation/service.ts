@@ -158,8 +158,8 @@ export class ReservationService {
     }
   }
 
-  async find(userId: string, reservationId: string, db: Db = this.db): Promise<(Reservation & { queueTokenId: string | null }) | undefined> {
-    const row = await db
+  async find(userId: string, reservationId: string): Promise<(Reservation & { queueTokenId: string | null }) | undefined> {
+    const row = await this.db
       .selectFrom('reservations')
       .select(['id', 'concert_id', 'schedule_id', 'seat_no', 'price', 'status', 'held_until', 'created_at', 'queue_token_id'])
       .where('id', '=', reservationId)
