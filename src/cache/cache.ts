@@ -12,7 +12,10 @@ export interface Cache {
 }
 
 /** The cache name in metrics: the key up to its first colon (`seats:sch_1` → `seats`). */
-export const cacheName = (key: string) => key.split(':', 1)[0]!
+export const cacheName = (key: string) => {
+  const colon = key.indexOf(':')
+  return colon < 0 ? key : key.slice(0, colon)
+}
 
 interface Entry {
   value: unknown
@@ -41,12 +44,12 @@ export class LocalCache implements Cache {
     const version = this.#versions.get(key) ?? 0
     const hit = this.#entries.get(key)
     if (hit && hit.version === version && hit.expiresAt > this.clock.now()) {
-      this.metrics.cacheRequests.inc({ cache: cacheName(key), result: 'local' })
+      this.metrics.cacheRead(cacheName(key), 'local')
       return hit.value as T
     }
     const flight = this.#flights.get(key)
     if (flight && flight.version === version) return flight.promise as Promise<T>
-    if (this.missLabel === 'load') this.metrics.cacheRequests.inc({ cache: cacheName(key), result: 'load' })
+    if (this.missLabel === 'load') this.metrics.cacheRead(cacheName(key), 'load')
     const promise = load().then(
       (value) => {
         if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key)

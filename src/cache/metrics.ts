@@ -10,6 +10,19 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly #cacheChildren = new Map<string, { inc(): void }>()
+
+  /** Counts one cache read; the labelled child is bound once, so hot paths skip label hashing. */
+  cacheRead(cache: string, result: 'local' | 'redis' | 'load') {
+    const key = `${cache}\u0000${result}`
+    let child = this.#cacheChildren.get(key)
+    if (!child) {
+      child = this.cacheRequests.labels({ cache, result })
+      this.#cacheChildren.set(key, child)
+    }
+    child.inc()
+  }
+
   constructor() {
     // Process memory, event-loop lag, GC: what an operator watches during a sale.
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' })

@@ -51,11 +51,11 @@ export class RedisCache implements Cache {
         number?,
       ]
       if (hit === 1) {
-        this.metrics.cacheRequests.inc({ cache: cacheName(key), result: 'redis' })
+        this.metrics.cacheRead(cacheName(key), 'redis')
         return JSON.parse(valueOrGeneration) as T
       }
       if (locked === 1 || wait >= MAX_WAITS) {
-        this.metrics.cacheRequests.inc({ cache: cacheName(key), result: 'load' })
+        this.metrics.cacheRead(cacheName(key), 'load')
         const value = await load()
         await this.scripts.run('cache-put', keys, [JSON.stringify(value), valueOrGeneration, ttlMs])
         return value
