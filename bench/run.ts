@@ -6,6 +6,7 @@
  *   BENCH_STORES=pglite,postgres,redis   which deployments to measure (default: all reachable)
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL  where PostgreSQL and Redis are (default: localhost)
  *   BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_FANS (3000: fans in the sale scenario)
+ *   BENCH_NODE_ARGS  extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/profiles"
  */
 import { randomBytes } from 'node:crypto'
 import { AccessTokens } from '../src/auth/access-tokens.js'
@@ -58,18 +59,24 @@ async function deployments(): Promise<Deployment[]> {
 }
 
 const FANS = Number(process.env.BENCH_FANS ?? 3000)
+// e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/profiles": a CPU profile of each service process.
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 
 async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
-  const server = await startServer({
-    ...d.env,
-    AUTH_SECRET,
-    ADMIN_KEY,
-    DEMO_DATA: 'false',
-    LOG_LEVEL: 'warn',
-    HOLD_TTL_S: '900',
-    QUEUE_ACTIVE_IDLE_S: '1800',
-    QUEUE_WAITING_IDLE_S: '1800',
-  })
+  const server = await startServer(
+    {
+      ...d.env,
+      AUTH_SECRET,
+      ADMIN_KEY,
+      DEMO_DATA: 'false',
+      LOG_LEVEL: 'warn',
+      HOLD_TTL_S: '900',
+      QUEUE_ACTIVE_IDLE_S: '1800',
+      QUEUE_WAITING_IDLE_S: '1800',
+    },
+    30_000,
+    nodeArgs,
+  )
   const url = server.url
   const rows: Row[] = []
   const checks: Record<string, unknown> = {}
