@@ -37,9 +37,15 @@ export class RedisCache implements Cache {
     return this.local.get(key, Math.min(ttlMs, LOCAL_TTL_MS), () => this.shared(key, ttlMs, load))
   }
 
+  /**
+   * The write has committed before this runs; if Redis cannot be reached, the write still stands
+   * and the shared entry expires by its TTL, so a failure here is not the request's failure.
+   */
   async invalidate(...keys: string[]): Promise<void> {
     await this.local.invalidate(...keys)
-    await Promise.all(keys.map((key) => this.scripts.run('cache-invalidate', this.keys(key).slice(0, 2), [])))
+    await Promise.all(
+      keys.map((key) => this.scripts.run('cache-invalidate', this.keys(key).slice(0, 2), []).catch(() => undefined)),
+    )
   }
 
   private async shared<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
