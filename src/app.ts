@@ -15,13 +15,13 @@ import { registerOpenApi } from './http/openapi.js'
 import type { App } from './http/types.js'
 import { createServices, type Services } from './services.js'
 import { type Clock, systemClock } from './shared/clock.js'
-import { userRoutes } from './users/routes.js'
+import { paymentRoutes } from './payment/routes.js'
 import { AdmissionLoop } from './queue/loop.js'
 import { queueRoutes } from './queue/routes.js'
 import { connectRedis, type RedisClient } from './redis/client.js'
-import { paymentRoutes } from './payment/routes.js'
 import { reservationRoutes } from './reservation/routes.js'
 import { Periodic } from './shared/periodic.js'
+import { userRoutes } from './users/routes.js'
 import { walletRoutes } from './wallet/routes.js'
 
 /** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
@@ -117,7 +117,9 @@ export async function buildApp({
     await database.close()
   })
   app.decorate('services', services)
+  // Declared up front, so every request object keeps one shape on the hot paths.
   app.decorateRequest('userId', '')
+  app.decorateRequest('queueClaims', undefined)
 
   installErrorHandling(app)
   await registerOpenApi(app, version)

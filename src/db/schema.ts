@@ -151,6 +151,4 @@ export interface Database {
 }
 
 export type ConcertRow = Selectable<ConcertsTable>
-export type ScheduleRow = Selectable<SchedulesTable>
-export type SectionRow = Selectable<ScheduleSectionsTable>
 export type NewSection = Insertable<ScheduleSectionsTable>

@@ -1,12 +1,11 @@
 import { randomInt } from 'node:crypto'
 import type { CatalogService, Concert } from '../catalog/service.js'
-import type { Clock } from '../shared/clock.js'
 import type { Cache } from '../cache/cache.js'
+import type { Clock } from '../shared/clock.js'
 import { AppError, conflict, notFound } from '../shared/errors.js'
 import { newId } from '../shared/ids.js'
 import type { EffectiveQueueConfig, QueueOverrides, QueueSettingsService } from './settings.js'
-import { toLimits } from './settings.js'
-import type { AdmissionLimits, EntryState, QueueFigures, RecentAdmissions, WaitingRoomStore } from './store.js'
+import type { AdmissionLimits, EntryState, QueueFigures, WaitingRoomStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
 export type QueueStatusKind = 'WAITING' | 'ACTIVE' | 'EXPIRED'
@@ -39,7 +38,6 @@ const clamp = (value: number, min: number, max: number) => Math.min(max, Math.ma
  * all state, so any number of processes serve the same queue.
  */
 export class WaitingRoom {
-
   constructor(
     private readonly store: WaitingRoomStore,
     private readonly settings: QueueSettingsService,
@@ -136,7 +134,7 @@ export class WaitingRoom {
   async report(concertId: string): Promise<QueueReport> {
     await this.concert(concertId)
     const config = await this.settings.config(concertId)
-    const figures = await this.store.figures(concertId, this.clock.now(), toLimits(config))
+    const figures = await this.store.figures(concertId, this.clock.now(), await this.settings.limits(concertId))
     return { ...figures, config }
   }
 
