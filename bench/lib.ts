@@ -41,8 +41,17 @@ export async function drive(
       },
     ],
   })
+  return toRow(result, scenario, store)
+}
+
+function toRow(result: autocannon.Result, scenario: string, store: string): Row {
   const errors = result.errors + result.timeouts + result.non2xx
   return { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors }
+}
+
+/** The same request over and over: autocannon builds it once, the cheapest load it can make. */
+export async function driveFixed(url: string, scenario: string, path: string): Promise<Row> {
+  return toRow(await autocannon({ url: url + path, connections: CONNECTIONS, duration: DURATION_S }), scenario, '—')
 }
 
 export async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {

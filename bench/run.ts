@@ -5,9 +5,14 @@
  *
  *   BENCH_STORES=pglite,postgres,redis   which deployments to measure (default: all reachable)
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL  where PostgreSQL and Redis are (default: localhost)
+ *   BENCH_SCENARIOS=join,status,seatmap,sale   which scenarios to run (default: all)
  *   BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_FANS (3000: fans in the sale scenario)
- *   BENCH_NODE_ARGS  extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/profiles"
+ *   BENCH_PROFILE=1  a CPU profile (node --cpu-prof) of each service process under bench/profiles/,
+ *                    drawn as a flame graph by 0x: bench/profiles/<store>-<scenarios>/flamegraph.html
+ *   BENCH_NODE_ARGS  extra node flags for the service
  */
+import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { AccessTokens } from '../src/auth/access-tokens.js'
 import { TokenSigner } from '../src/auth/signer.js'
@@ -19,6 +24,7 @@ import {
   closeClients,
   drive,
   driveEach,
+  driveFixed,
   freshSchema,
   inParallel,
   machine,
@@ -59,8 +65,12 @@ async function deployments(): Promise<Deployment[]> {
 }
 
 const FANS = Number(process.env.BENCH_FANS ?? 3000)
-// e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/profiles": a CPU profile of each service process.
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,sale').split(','))
+const PROFILE = process.env.BENCH_PROFILE === '1'
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+
+/** Where a deployment's CPU profile goes when BENCH_PROFILE=1. */
+const profileDir = (store: string) => `bench/profiles/${store}-${[...SCENARIOS].join('-')}`
 
 async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
   const server = await startServer(
@@ -75,7 +85,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       QUEUE_WAITING_IDLE_S: '1800',
     },
     30_000,
-    nodeArgs,
+    PROFILE ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir(d.store)}`] : nodeArgs,
   )
   const url = server.url
   const rows: Row[] = []
@@ -87,14 +97,16 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     await call(url, 'PATCH', `/v1/admin/concerts/${a.concertId}/queue`, admin, { paused: true })
     const rssBefore = await memoryOf(server.child.pid!)
     let i = 0
-    rows.push(
-      await drive(url, 'queue join', d.store, () => ({
-        method: 'POST',
-        path: `/v1/concerts/${a.concertId}/queue`,
-        headers: { authorization: `Bearer ${bearers[i++ % bearers.length]}` },
-      })),
-    )
-    const joined = Math.min(i, bearers.length)
+    if (SCENARIOS.has('join')) {
+      rows.push(
+        await drive(url, 'queue join', d.store, () => ({
+          method: 'POST',
+          path: `/v1/concerts/${a.concertId}/queue`,
+          headers: { authorization: `Bearer ${bearers[i++ % bearers.length]}` },
+        })),
+      )
+    }
+    const joined = Math.max(500, Math.min(i, bearers.length))
     const tokens: string[] = []
     for (let k = 0; k < 500; k++) {
       const bearer = bearers[Math.floor((k * joined) / 500)]!
@@ -102,12 +114,15 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       tokens.push(body.token)
     }
     let j = 0
-    rows.push(
-      await drive(url, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
-    )
+    if (SCENARIOS.has('status')) {
+      rows.push(
+        await drive(url, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
+      )
+    }
     const rssAfter = await memoryOf(server.child.pid!)
     checks.waitingUsers = joined
     checks.serverRssMiB = { before: rssBefore, afterJoinsAndPolls: rssAfter }
+    if (!SCENARIOS.has('seatmap') && !SCENARIOS.has('sale')) return { rows, checks }
 
     // The sale: FANS sign up, charge and join (not timed), are admitted at once, read a seat map,
     // then each holds one seat and pays for it.
@@ -143,12 +158,15 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       await new Promise((r) => setTimeout(r, 100))
     }
     let m = 0
-    rows.push(
-      await drive(url, 'gated seat map (50 seats, cached)', d.store, () => ({
-        path: `/v1/schedules/${club.scheduleId}/seats`,
-        headers: fans[m++ % fans.length]!,
-      })),
-    )
+    if (SCENARIOS.has('seatmap')) {
+      rows.push(
+        await drive(url, 'gated seat map (50 seats, cached)', d.store, () => ({
+          path: `/v1/schedules/${club.scheduleId}/seats`,
+          headers: fans[m++ % fans.length]!,
+        })),
+      )
+    }
+    if (!SCENARIOS.has('sale')) return { rows, checks }
     const reservations: string[] = []
     const saleStarted = performance.now()
     rows.push(
@@ -172,6 +190,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
   } finally {
     await server.stop()
     await d.cleanup?.()
+    if (PROFILE) flameGraph(profileDir(d.store))
   }
   return { rows, checks }
 }
@@ -194,6 +213,17 @@ async function saleChecks(env: Record<string, string>): Promise<Record<string, u
   }
 }
 
+/** Draws the main thread's profile (the largest; the others are workers) as a flame graph. */
+function flameGraph(dir: string) {
+  const [main] = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => `${dir}/${f}`)
+    .sort((a, b) => statSync(b).size - statSync(a).size)
+  if (!main) return
+  spawnSync(process.execPath, ['node_modules/0x/cmd.js', '--quiet', '--visualize-cpu-profile', main], { stdio: 'inherit' })
+  console.log(`  CPU profile: ${main}; flame graph: ${dir}/flamegraph.html`)
+}
+
 async function memoryOf(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises')
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
@@ -206,9 +236,18 @@ async function main() {
   const signer = new AccessTokens(new TokenSigner(AUTH_SECRET, systemClock))
   const bearers = Array.from({ length: 150_000 }, (_, n) => signer.issue(`usr_bench_${n}`))
 
-  // The ceiling is measured before and after the service, and averaged: shared machines drift.
+  // The ceiling is measured before and after the service, and averaged: shared machines drift. It is
+  // driven like every scenario: autocannon builds each request in a callback, with a token-sized
+  // header, so the load generator's own cost per request is the same in every row. The same route
+  // with one fixed request shows that cost.
   const bare = await startBare()
-  const before = await drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({ path: '/health' }))
+  let k = 0
+  const bareRoute = () => drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({
+    path: '/health',
+    headers: { authorization: `Bearer ${bearers[k++ % bearers.length]}` },
+  }))
+  const before = await bareRoute()
+  const fixed = await driveFixed(bare.url, 'bare Fastify route, one fixed request', '/health')
   const measured: Row[] = []
   const checks: Record<string, unknown> = {}
   for (const d of await deployments()) {
@@ -217,7 +256,7 @@ async function main() {
     measured.push(...result.rows)
     checks[d.store] = result.checks
   }
-  const after = await drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({ path: '/health' }))
+  const after = await bareRoute()
   await bare.stop()
   console.log(`ceiling before ${before.rps} req/s, after ${after.rps} req/s`)
   const ceiling: Row = {
@@ -227,12 +266,13 @@ async function main() {
     p99: Math.max(before.p99, after.p99),
     errors: before.errors + after.errors,
   }
-  const rows: Row[] = [{ ...ceiling, ratio: 1 }, ...measured.map((r) => ({ ...r, ratio: r.rps / ceiling.rps }))]
+  const rows: Row[] = [{ ...ceiling, ratio: 1 }, ...[fixed, ...measured].map((r) => ({ ...r, ratio: r.rps / ceiling.rps }))]
   console.log(`\n${table(rows)}\n`)
   const redisJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres+redis')
   const dbJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres')
   if (redisJoin && dbJoin) console.log(`Redis store joins ÷ database store joins: ${(redisJoin.rps / dbJoin.rps).toFixed(1)}×`)
-  writeResults('latest', rows, { checks })
+  // Only a full run is the latest table; a partial or profiled run is printed, not kept.
+  if (SCENARIOS.size === 4 && !PROFILE && !process.env.BENCH_STORES) writeResults('latest', rows, { checks })
   await closeClients()
 }
 

@@ -12,8 +12,12 @@ import {
   type WaitingRoomStore,
 } from '../store.js'
 import { LuaScripts } from '../../redis/scripts.js'
+import { Coalescer } from '../../shared/coalescer.js'
 
 type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
+/** The scripts that take many records in one run: the crowd's calls, coalesced per concert. */
+type BatchedScript = 'join' | 'status' | 'touch' | 'peek'
+type Record = (string | number)[]
 
 type RawState = [string, (string | number)?]
 
@@ -31,12 +35,24 @@ const toState = ([kind, value]: RawState): EntryState => {
 export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly scripts: LuaScripts<ScriptName>
   readonly #keys = new Map<string, string[]>()
+  readonly #batches = new Map<BatchedScript, Coalescer<Record, unknown>>()
 
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix = 'sd:',
   ) {
     this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_queue')
+    for (const name of ['join', 'status', 'touch', 'peek'] as const) {
+      this.#batches.set(
+        name,
+        new Coalescer(async (concertId, records) => (await this.scripts.run(name, this.keys(concertId), records.flat())) as unknown[]),
+      )
+    }
+  }
+
+  /** Runs one record of a batched script, together with the other calls of this turn for the concert. */
+  private batched(name: BatchedScript, concertId: string, record: Record): Promise<unknown> {
+    return this.#batches.get(name)!.run(concertId, record)
   }
 
   /** The concert's keys, in the order every script takes them (see lua/includes/common.lua). */
@@ -59,7 +75,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     now: number,
     limits: AdmissionLimits,
   ): Promise<JoinResult> {
-    const [token, joinedAt, created, ...state] = (await this.scripts.run('join', this.keys(concertId), [
+    const [token, joinedAt, created, ...state] = (await this.batched('join', concertId, [
       userId,
       tokenId,
       now,
@@ -70,22 +86,17 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   }
 
   async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
-    const raw = await this.scripts.run('status', this.keys(concertId), [tokenId, now, now - limits.waitingIdleMs])
+    const raw = await this.batched('status', concertId, [tokenId, now, now - limits.waitingIdleMs])
     return toState(raw as RawState)
   }
 
   async touch(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
-    const raw = await this.scripts.run('touch', this.keys(concertId), [
-      tokenId,
-      now,
-      limits.activeIdleMs,
-      now - limits.waitingIdleMs,
-    ])
+    const raw = await this.batched('touch', concertId, [tokenId, now, limits.activeIdleMs, now - limits.waitingIdleMs])
     return toState(raw as RawState)
   }
 
   async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
-    return toState((await this.scripts.run('peek', this.keys(concertId), [tokenId, now])) as RawState)
+    return toState((await this.batched('peek', concertId, [tokenId, now])) as RawState)
   }
 
   async end(concertId: string, tokenId: string, _reason: EndReason, now: number, limits: AdmissionLimits): Promise<boolean> {

@@ -1,31 +1,35 @@
 --[[
-  Joins a concert's line, or returns the user's live entry: idempotent per user and concert.
+  Joins, many in one run: each joins the concert's line, or gets the user's live entry back
+  (idempotent per user and concert). Records are handled in order, as if each were its own run.
     KEYS: the concert's keys (see includes/common.lua)
-    ARGV[1] userId
-    ARGV[2] tokenId for a new entry
-    ARGV[3] now (ms)
-    ARGV[4] pre-queue order key, or '' to join at the back
-    ARGV[5] staleBefore: a waiting entry last seen at or before this has ended
-  Returns {tokenId, joinedAt, created (0|1), 'W', position | 'A', activeUntil}
+    ARGV: 5 per join: userId, tokenId for a new entry, now (ms), pre-queue order key or '' to join
+          at the back, staleBefore (a waiting entry last seen at or before this has ended)
+  Returns per join {tokenId, joinedAt, created (0|1), 'W', position | 'A', activeUntil}
 ]]
 -- @include "common"
-local user, newToken, now, prequeueKey = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local staleBefore = tonumber(ARGV[5])
-
-local existing = redis.call('HGET', usersKey, user)
-if existing then
-  local state = stateOf(existing, now, staleBefore, true)
-  if state[1] ~= 'E' then
-    if state[1] == 'W' then redis.call('ZADD', seenKey, now, existing) end
-    local joinedAt = string.match(redis.call('HGET', entriesKey, existing), '|(%d+)$')
-    return {existing, joinedAt, 0, state[1], state[2]}
+local function join(user, newToken, nowArg, prequeueKey, staleBefore)
+  local now = tonumber(nowArg)
+  local existing = redis.call('HGET', usersKey, user)
+  if existing then
+    local state = stateOf(existing, now, staleBefore, true)
+    if state[1] ~= 'E' then
+      if state[1] == 'W' then redis.call('ZADD', seenKey, now, existing) end
+      local joinedAt = string.match(redis.call('HGET', entriesKey, existing), '|(%d+)$')
+      return {existing, joinedAt, 0, state[1], state[2]}
+    end
   end
+
+  local orderKey = prequeueKey
+  if orderKey == '' then orderKey = redis.call('INCR', seqKey) end
+  redis.call('ZADD', waitingKey, orderKey, newToken)
+  redis.call('ZADD', seenKey, now, newToken)
+  redis.call('HSET', entriesKey, newToken, user .. '|' .. nowArg)
+  redis.call('HSET', usersKey, user, newToken)
+  return {newToken, nowArg, 1, 'W', redis.call('ZRANK', waitingKey, newToken) + 1}
 end
 
-local orderKey = prequeueKey
-if orderKey == '' then orderKey = redis.call('INCR', seqKey) end
-redis.call('ZADD', waitingKey, orderKey, newToken)
-redis.call('ZADD', seenKey, now, newToken)
-redis.call('HSET', entriesKey, newToken, user .. '|' .. ARGV[3])
-redis.call('HSET', usersKey, user, newToken)
-return {newToken, ARGV[3], 1, 'W', redis.call('ZRANK', waitingKey, newToken) + 1}
+local out = {}
+for i = 1, #ARGV, 5 do
+  out[#out + 1] = join(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]))
+end
+return out

@@ -1,9 +1,12 @@
 --[[
-  Where the token stands, changing nothing.
+  Where tokens stand, many in one run, changing nothing.
     KEYS: the concert's keys (see includes/common.lua)
-    ARGV[1] tokenId
-    ARGV[2] now (ms)
-  Returns {'W', position} | {'A', activeUntil} | {'E'}
+    ARGV: 2 per token: tokenId, now (ms)
+  Returns per token {'W', position} | {'A', activeUntil} | {'E'}
 ]]
 -- @include "common"
-return stateOf(ARGV[1], tonumber(ARGV[2]), false, false)
+local out = {}
+for i = 1, #ARGV, 2 do
+  out[#out + 1] = stateOf(ARGV[i], tonumber(ARGV[i + 1]), false, false)
+end
+return out
