@@ -3,8 +3,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import autocannon, { type Request } from 'autocannon'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Pool } from 'undici'
+import { RedisWaitingRoomStore } from '../src/queue/redis/store.js'
 import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
 
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
@@ -205,5 +207,16 @@ export async function driveEach<T>(
     p50: Math.round(percentile(latencies, 50)),
     p99: Math.round(percentile(latencies, 99)),
     errors,
+  }
+}
+
+/** Deletes the waiting rooms of the concerts a run created, so runs do not pile up in Redis. */
+export async function forgetQueues(redisUrl: string, concertIds: string[]) {
+  const redis = new Redis(redisUrl)
+  try {
+    const store = new RedisWaitingRoomStore(redis)
+    for (const id of concertIds) await redis.unlink(...store.keys(id))
+  } finally {
+    redis.disconnect()
   }
 }

@@ -24,6 +24,7 @@ import {
   closeClients,
   drive,
   driveEach,
+  forgetQueues,
   driveFixed,
   freshSchema,
   inParallel,
@@ -65,6 +66,8 @@ async function deployments(): Promise<Deployment[]> {
 }
 
 const FANS = Number(process.env.BENCH_FANS ?? 3000)
+/** Distinct fans whose tokens the status poll cycles through. */
+const POLLERS = 20_000
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,sale').split(','))
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
@@ -91,9 +94,11 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
   const rows: Row[] = []
   const checks: Record<string, unknown> = {}
   const admin = { 'x-admin-key': ADMIN_KEY }
+  const concerts: string[] = []
   try {
     // Queue join and status: a paused line, so admissions do not move it while it is measured.
     const { body: a } = await call(url, 'POST', '/v1/admin/concerts', admin, { title: 'Join', performer: 'P', venue: 'V' })
+    concerts.push(a.concertId)
     await call(url, 'PATCH', `/v1/admin/concerts/${a.concertId}/queue`, admin, { paused: true })
     const rssBefore = await memoryOf(server.child.pid!)
     let i = 0
@@ -106,13 +111,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
         })),
       )
     }
-    const joined = Math.max(500, Math.min(i, bearers.length))
+    // Status polls cycle through many fans' tokens spread along the line, not a few hot ones.
+    const joined = Math.max(POLLERS, Math.min(i, bearers.length))
     const tokens: string[] = []
-    for (let k = 0; k < 500; k++) {
-      const bearer = bearers[Math.floor((k * joined) / 500)]!
+    await inParallel(Array.from({ length: POLLERS }), 64, async (_, k) => {
+      const bearer = bearers[Math.floor((k * joined) / POLLERS)]!
       const { body } = await call(url, 'POST', `/v1/concerts/${a.concertId}/queue`, { authorization: `Bearer ${bearer}` })
-      tokens.push(body.token)
-    }
+      tokens[k] = body.token
+    })
     let j = 0
     if (SCENARIOS.has('status')) {
       rows.push(
@@ -127,6 +133,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     // The sale: FANS sign up, charge and join (not timed), are admitted at once, read a seat map,
     // then each holds one seat and pays for it.
     const { body: b } = await call(url, 'POST', '/v1/admin/concerts', admin, { title: 'Sale', performer: 'P', venue: 'V' })
+    concerts.push(b.concertId)
     const startsAt = new Date(Date.now() + 30 * 86_400_000).toISOString()
     const { body: club } = await call(url, 'POST', `/v1/admin/concerts/${b.concertId}/schedules`, admin, {
       startsAt,
@@ -190,6 +197,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
   } finally {
     await server.stop()
     await d.cleanup?.()
+    if (d.env.REDIS_URL) await forgetQueues(d.env.REDIS_URL, concerts)
     if (PROFILE) flameGraph(profileDir(d.store))
   }
   return { rows, checks }

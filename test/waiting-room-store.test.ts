@@ -77,6 +77,20 @@ describe.each(waitingRoomTargets)('waiting-room store contract on $name', (targe
     expect([...positions].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
   })
 
+  it('when many polls of one concert arrive at once, then each gets its own answer, whatever the others are', async () => {
+    const c = await sut.newConcert()
+    const other = await sut.newConcert()
+    const joined = []
+    for (let i = 0; i < 30; i++) joined.push(await join(c))
+    const elsewhere = await join(other)
+    await store.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 10 }))
+    const tokens = [...joined.map((j) => j.tokenId), token(), elsewhere.tokenId, joined[15]!.tokenId]
+    const states = await Promise.all(tokens.map((t) => store.status(c, t, T0 + SECOND, limits())))
+    expect(states.slice(0, 10).map((s) => s.state)).toEqual(Array(10).fill('ACTIVE'))
+    expect(states.slice(10, 30).map(positionOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(states.slice(30)).toEqual([{ state: 'ENDED' }, { state: 'ENDED' }, { state: 'WAITING', position: 6 }])
+  })
+
   it('when 2,000 users join in turn, then admission follows joining order exactly', async () => {
     const c = await sut.newConcert()
     const tokens: string[] = []

@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_booking_functions.js'
 import * as m0004 from './migrations/0004_no_hot_parent_keys.js'
 import * as m0005 from './migrations/0005_queue_join_function.js'
 import * as m0006 from './migrations/0006_queue_vacuum_settings.js'
+import * as m0007 from './migrations/0007_queue_batches.js'
 
 /** Every migration file, in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_no_hot_parent_keys': m0004,
   '0005_queue_join_function': m0005,
   '0006_queue_vacuum_settings': m0006,
+  '0007_queue_batches': m0007,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

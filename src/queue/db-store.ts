@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { Coalescer } from '../shared/coalescer.js'
 import {
   type AdmissionLimits,
   admissionBounds,
@@ -17,6 +18,11 @@ import {
 const SEEN_GRANULARITY_MS = 1000
 /** The gate slides an admission only when that moves it by at least this much. */
 const SLIDE_GRANULARITY_MS = 1000
+/**
+ * Batches of one concert running at once in one process; calls arriving meanwhile gather into the
+ * next batch, so under a crowd each round trip carries many joins or polls.
+ */
+const BATCHES_IN_FLIGHT = 2
 
 interface EntryRow {
   status: 'WAITING' | 'ACTIVE' | 'ENDED'
@@ -25,13 +31,36 @@ interface EntryRow {
   ahead: number | null
 }
 
+type JoinRow = EntryRow & { token_id: string; joined_at: Date; created: boolean }
+
+interface JoinCall {
+  tokenId: string
+  userId: string
+  prequeueKey: number | null
+  now: number
+  staleBefore: number
+}
+
+interface StatusCall {
+  tokenId: string
+  now: number
+  staleBefore: number
+}
+
 /**
  * The waiting room in the database (the week-4 design, made fast): a position is an index range
  * count, admission and expiry are set-based updates, and a per-concert row in queue_ticks is the
  * lock that makes counting and admitting one step across processes.
  */
 export class DbWaitingRoomStore implements WaitingRoomStore {
-  constructor(private readonly db: Db) {}
+  readonly #joins: Coalescer<JoinCall, JoinRow>
+  readonly #polls: Coalescer<StatusCall, EntryRow | undefined>
+
+  constructor(private readonly db: Db) {
+    const options = { maxInFlight: BATCHES_IN_FLIGHT }
+    this.#joins = new Coalescer((concertId, calls) => this.joinMany(concertId, calls), options)
+    this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
+  }
 
   async join(
     concertId: string,
@@ -41,10 +70,7 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     now: number,
     limits: AdmissionLimits,
   ): Promise<JoinResult> {
-    const { rows } = await sql<EntryRow & { token_id: string; joined_at: Date; created: boolean }>`
-      select * from queue_join(${tokenId}, ${concertId}, ${userId}, ${prequeueKey}::bigint, ${new Date(now)},
-                               ${new Date(now - limits.waitingIdleMs)})`.execute(this.db)
-    const row = rows[0]!
+    const row = await this.#joins.run(concertId, { tokenId, userId, prequeueKey, now, staleBefore: now - limits.waitingIdleMs })
     return {
       tokenId: row.token_id,
       joinedAt: row.joined_at.getTime(),
@@ -54,24 +80,25 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
   }
 
   async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
-    const at = new Date(now)
+    const row = await this.#polls.run(concertId, { tokenId, now, staleBefore: now - limits.waitingIdleMs })
+    return this.toState(row, now, limits.waitingIdleMs)
+  }
+
+  private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
+    const { rows } = await sql<JoinRow>`
+      select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
+        ${calls.map((c) => c.prequeueKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
+        ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[])`.execute(this.db)
+    return rows
+  }
+
+  private async statusMany(concertId: string, calls: StatusCall[]): Promise<(EntryRow | undefined)[]> {
     const { rows } = await sql<EntryRow>`
-      with e as (
-        select token_id, status, order_key, last_seen_at, active_until
-        from queue_entries where token_id = ${tokenId} and concert_id = ${concertId}
-      ), seen as (
-        update queue_entries q set last_seen_at = ${at}
-        where q.token_id = ${tokenId} and q.status = 'WAITING'
-          and q.last_seen_at > ${new Date(now - limits.waitingIdleMs)}
-          and q.last_seen_at < ${new Date(now - SEEN_GRANULARITY_MS)}
-      )
-      select e.status, e.last_seen_at, e.active_until,
-        case when e.status = 'WAITING' then (
-          select count(*)::int from queue_entries w
-          where w.concert_id = ${concertId} and w.status = 'WAITING' and w.order_key < e.order_key
-        ) end as ahead
-      from e`.execute(this.db)
-    return this.toState(rows[0], now, limits.waitingIdleMs)
+      select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
+        ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
+        ${`${SEEN_GRANULARITY_MS} milliseconds`}::interval)`.execute(this.db)
+    // A token that is not this concert's comes back with no status: no entry.
+    return rows.map((row) => (row.status === null ? undefined : row))
   }
 
   async touch(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {

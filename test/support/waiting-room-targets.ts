@@ -7,6 +7,7 @@ import { migrateToLatest } from '../../src/db/migrate.js'
 import { DbWaitingRoomStore } from '../../src/queue/db-store.js'
 import { RedisWaitingRoomStore } from '../../src/queue/redis/store.js'
 import type { WaitingRoomStore } from '../../src/queue/store.js'
+import type { Redis } from 'ioredis'
 import { connectRedis, type RedisClient } from '../../src/redis/client.js'
 import { ManualClock } from './clock.js'
 import { startRedisCluster } from './redis-cluster.js'
@@ -43,6 +44,13 @@ async function databaseTarget(databaseUrl: string | undefined, connections: numb
   }
 }
 
+/** Deletes a test's keys from the shared Redis (a throwaway cluster goes away whole instead). */
+async function dropKeys(redis: RedisClient, prefix: string) {
+  for await (const keys of (redis as Redis).scanStream({ match: `${prefix}*`, count: 1000 })) {
+    if ((keys as string[]).length > 0) await (redis as Redis).unlink(...(keys as string[]))
+  }
+}
+
 async function redisTarget(url: string, connections: number, onClose?: () => Promise<void>): Promise<StoreUnderTest> {
   const prefix = `test:${randomBytes(4).toString('hex')}:`
   const clients: RedisClient[] = []
@@ -51,6 +59,7 @@ async function redisTarget(url: string, connections: number, onClose?: () => Pro
     stores: clients.map((c) => new RedisWaitingRoomStore(c, prefix)),
     newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
     close: async () => {
+      if (!onClose) await dropKeys(clients[0]!, prefix)
       for (const c of clients) await c.quit()
       await onClose?.()
     },
