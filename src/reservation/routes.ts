@@ -4,7 +4,8 @@ import { DateTime, Id, problems, security } from '../http/schemas.js'
 import type { App } from '../http/types.js'
 import { gate } from '../queue/gate.js'
 import type { Services } from '../services.js'
-import { type Reservation, ReservationService } from './service.js'
+import type { ScheduleLayout } from '../catalog/service.js'
+import { type Reservation, ReservationService, type SeatMap } from './service.js'
 
 const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
 const ReservationStatus = Type.Union([
@@ -37,6 +38,32 @@ export const reservationView = (r: Reservation) => ({
   heldUntil: r.heldUntil.toISOString(),
   createdAt: r.createdAt.toISOString(),
 })
+
+/**
+ * Seat maps as sent, kept for as long as the cached map they were made from (the held and sold
+ * arrays are the cache entry's own): a crowd reading one map pays for one serialisation and one
+ * UTF-8 encoding.
+ */
+const rendered = new WeakMap<number[], { layout: ScheduleLayout; full?: Buffer; compact?: Buffer }>()
+
+function seatMapBody(map: SeatMap, format: 'full' | 'compact'): Buffer {
+  const { layout } = map
+  let bodies = rendered.get(map.held)
+  if (bodies?.layout !== layout) rendered.set(map.held, (bodies = { layout }))
+  return (bodies[format] ??= jsonBuffer(
+    format === 'full'
+      ? { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
+      : {
+          scheduleId: layout.scheduleId,
+          totalSeats: layout.totalSeats,
+          sections: layout.sections.map(({ name, firstSeatNo, rows, seatsPerRow, price }) => ({ name, firstSeatNo, rows, seatsPerRow, price })),
+          held: map.held,
+          sold: map.sold,
+        },
+  ))
+}
+
+const jsonBuffer = (value: unknown) => Buffer.from(JSON.stringify(value))
 
 export function reservationRoutes(app: App, services: Services) {
   const { reservations, accessTokens } = services
@@ -90,20 +117,11 @@ export function reservationRoutes(app: App, services: Services) {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const map = await reservations.seatMap(request.params.scheduleId)
-      const { layout } = map
-      const format = request.query.format ?? (layout.totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
-      if (format === 'full') {
-        return { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
-      }
-      return {
-        scheduleId: layout.scheduleId,
-        totalSeats: layout.totalSeats,
-        sections: layout.sections,
-        held: map.held,
-        sold: map.sold,
-      }
+      const format = request.query.format ?? (map.layout.totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
+      // Already serialised in the response's shape (a Buffer body skips the schema serializer).
+      return reply.type('application/json; charset=utf-8').send(seatMapBody(map, format) as never)
     },
   )
 
