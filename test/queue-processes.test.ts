@@ -43,8 +43,15 @@ describe.each([
   const pausedQueueWithFans = async (settings: Record<string, unknown>, count: number) => {
     const { body } = await call(`${any(0)}/v1/admin/concerts`, 'POST', { title: 'T', performer: 'P', venue: 'V' }, admin)
     const concertId = body.concertId as string
-    // Set on one process, obeyed by the others within a tick.
+    // Set on one process, obeyed by the others within a tick: fans join once every process says so.
     expect((await call(`${any(1)}/v1/admin/concerts/${concertId}/queue`, 'PATCH', { ...settings, paused: true }, admin)).status).toBe(200)
+    for (let i = 0; i < servers.length; i++) {
+      const deadline = Date.now() + 10_000
+      while ((await call(`${any(i)}/v1/admin/concerts/${concertId}/queue`, 'GET', undefined, admin)).body.config.paused !== true) {
+        if (Date.now() > deadline) throw new Error(`process ${i} never saw the queue paused`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
     const fans = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const user = (await call(`${any(i)}/v1/users`, 'POST')).body
