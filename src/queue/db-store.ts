@@ -48,8 +48,8 @@ interface StatusCall {
 }
 
 /**
- * The waiting room in the database (the week-4 design, made fast): a position is an index range
- * count, admission and expiry are set-based updates, and a per-concert row in queue_ticks is the
+ * The waiting room in the database (the week-4 design, made fast): positions are index range counts
+ * (`queue_positions`, one pass for a whole batch), admission and expiry are set-based updates, and a per-concert row in queue_ticks is the
  * lock that makes counting and admitting one step across processes.
  */
 export class DbWaitingRoomStore implements WaitingRoomStore {
@@ -113,12 +113,8 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
           and q.active_until < ${slideTo} - ${`${SLIDE_GRANULARITY_MS} milliseconds`}::interval
         returning q.active_until
       )
-      select e.status, e.last_seen_at, e.active_until, (select active_until from slid) as slid_until,
-        case when e.status = 'WAITING' then (
-          select count(*)::int from queue_entries w
-          where w.concert_id = ${concertId} and w.status = 'WAITING' and w.order_key < e.order_key
-        ) end as ahead
-      from e`.execute(this.db)
+      select e.status, e.last_seen_at, e.active_until, (select active_until from slid) as slid_until, p.ahead
+      from e left join queue_positions(${concertId}, array[${tokenId}]) p on e.status = 'WAITING'`.execute(this.db)
     const row = rows[0]
     if (row?.slid_until) return { state: 'ACTIVE', activeUntil: row.slid_until.getTime() }
     return this.toState(row, now, limits.waitingIdleMs)
@@ -126,12 +122,9 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
 
   async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
     const { rows } = await sql<EntryRow>`
-      select e.status, e.last_seen_at, e.active_until,
-        case when e.status = 'WAITING' then (
-          select count(*)::int from queue_entries w
-          where w.concert_id = e.concert_id and w.status = 'WAITING' and w.order_key < e.order_key
-        ) end as ahead
-      from queue_entries e where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(this.db)
+      select e.status, e.last_seen_at, e.active_until, p.ahead
+      from queue_entries e left join queue_positions(${concertId}, array[${tokenId}]) p on e.status = 'WAITING'
+      where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(this.db)
     return this.toState(rows[0], now, null)
   }
 

@@ -17,7 +17,7 @@ import { Coalescer } from '../../shared/coalescer.js'
 type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
 /** The scripts that take many records in one run: the crowd's calls, coalesced per concert. */
 type BatchedScript = 'join' | 'status' | 'touch' | 'peek'
-type Record = (string | number)[]
+type ScriptRecord = (string | number)[]
 
 type RawState = [string, (string | number)?]
 
@@ -35,7 +35,7 @@ const toState = ([kind, value]: RawState): EntryState => {
 export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly scripts: LuaScripts<ScriptName>
   readonly #keys = new Map<string, string[]>()
-  readonly #batches = new Map<BatchedScript, Coalescer<Record, unknown>>()
+  readonly #batches = new Map<BatchedScript, Coalescer<ScriptRecord, unknown>>()
 
   constructor(
     private readonly redis: RedisClient,
@@ -51,7 +51,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   }
 
   /** Runs one record of a batched script, together with the other calls of this turn for the concert. */
-  private batched(name: BatchedScript, concertId: string, record: Record): Promise<unknown> {
+  private batched(name: BatchedScript, concertId: string, record: ScriptRecord): Promise<unknown> {
     return this.#batches.get(name)!.run(concertId, record)
   }
 
