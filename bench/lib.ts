@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import autocannon, { type Request } from 'autocannon'
@@ -19,44 +19,75 @@ export interface Row {
   p50: number
   p99: number
   errors: number
+  /** The service process's CPU time (user + system) per request, in microseconds. */
+  cpuUs?: number
   ratio?: number
+}
+
+/** A running service: where to send requests, and which process to charge their CPU time to. */
+export interface Target {
+  url: string
+  pid: number
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds; clock ticks are 10 ms on Linux. */
+function cpuTimeUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+/** Runs `work` and adds the target process's CPU time per completed request to its row. */
+async function charged(pid: number, work: () => Promise<{ row: Row; requests: number }>): Promise<Row> {
+  const before = cpuTimeUs(pid)
+  const { row, requests } = await work()
+  return { ...row, cpuUs: requests > 0 ? Math.round((cpuTimeUs(pid) - before) / requests) : undefined }
 }
 
 /** Drives one scenario with autocannon; `next` builds each request (so each can carry its own user). */
 export async function drive(
-  url: string,
+  target: Target,
   scenario: string,
   store: string,
   next: () => { method?: 'GET' | 'POST' | 'DELETE'; path: string; headers?: Record<string, string>; body?: string },
-  options: { duration?: number; connections?: number } = {},
 ): Promise<Row> {
-  const result = await autocannon({
-    url,
-    connections: options.connections ?? CONNECTIONS,
-    duration: options.duration ?? DURATION_S,
-    requests: [
-      {
-        setupRequest: (request: Request) => {
-          const r = next()
-          return { ...request, method: r.method ?? 'GET', path: r.path, headers: { ...r.headers }, body: r.body } as Request
-        },
-      },
-    ],
-  })
-  return toRow(result, scenario, store)
+  return charged(target.pid, async () =>
+    toRow(
+      await autocannon({
+        url: target.url,
+        connections: CONNECTIONS,
+        duration: DURATION_S,
+        requests: [
+          {
+            setupRequest: (request: Request) => {
+              const r = next()
+              return { ...request, method: r.method ?? 'GET', path: r.path, headers: { ...r.headers }, body: r.body } as Request
+            },
+          },
+        ],
+      }),
+      scenario,
+      store,
+    ),
+  )
 }
 
-function toRow(result: autocannon.Result, scenario: string, store: string): Row {
+function toRow(result: autocannon.Result, scenario: string, store: string): { row: Row; requests: number } {
   const errors = result.errors + result.timeouts + result.non2xx
-  return { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors }
+  return {
+    row: { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors },
+    requests: result.requests.total,
+  }
 }
 
 /** The same request over and over: autocannon builds it once, the cheapest load it can make. */
-export async function driveFixed(url: string, scenario: string, path: string): Promise<Row> {
-  return toRow(await autocannon({ url: url + path, connections: CONNECTIONS, duration: DURATION_S }), scenario, '—')
+export async function driveFixed(target: Target, scenario: string, path: string): Promise<Row> {
+  return charged(target.pid, async () =>
+    toRow(await autocannon({ url: target.url + path, connections: CONNECTIONS, duration: DURATION_S }), scenario, '—'),
+  )
 }
 
-export async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBare(): Promise<Target & { stop(): Promise<void> }> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-server.ts', import.meta.url).pathname, String(port)], {
     stdio: 'inherit',
@@ -71,6 +102,7 @@ export async function startBare(): Promise<{ url: string; stop(): Promise<void> 
   }
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve())
@@ -88,11 +120,11 @@ export function machine() {
 
 export function table(rows: Row[]): string {
   const lines = [
-    '| scenario | store | req/s | p50 ms | p99 ms | errors | ratio to ceiling |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| scenario | store | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to ceiling |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} |`,
+        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.cpuUs ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} |`,
     ),
   ]
   return lines.join('\n')
@@ -183,31 +215,35 @@ export async function closeClients() {
 
 /** Runs `work` over `items` with `concurrency` in flight and reports it as a table row. */
 export async function driveEach<T>(
+  pid: number,
   scenario: string,
   store: string,
   items: T[],
   concurrency: number,
   work: (item: T, i: number) => Promise<boolean>,
 ): Promise<Row> {
-  const latencies: number[] = []
-  let errors = 0
-  const started = performance.now()
-  await inParallel(items, concurrency, async (item, i) => {
-    const t = performance.now()
-    const ok = await work(item, i)
-    latencies.push(performance.now() - t)
-    if (!ok) errors++
+  return charged(pid, async () => {
+    const latencies: number[] = []
+    let errors = 0
+    const started = performance.now()
+    await inParallel(items, concurrency, async (item, i) => {
+      const t = performance.now()
+      const ok = await work(item, i)
+      latencies.push(performance.now() - t)
+      if (!ok) errors++
+    })
+    const seconds = (performance.now() - started) / 1000
+    latencies.sort((a, b) => a - b)
+    const row: Row = {
+      scenario,
+      store,
+      rps: Math.round(items.length / seconds),
+      p50: Math.round(percentile(latencies, 50)),
+      p99: Math.round(percentile(latencies, 99)),
+      errors,
+    }
+    return { row, requests: items.length }
   })
-  const seconds = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return {
-    scenario,
-    store,
-    rps: Math.round(items.length / seconds),
-    p50: Math.round(percentile(latencies, 50)),
-    p99: Math.round(percentile(latencies, 99)),
-    errors,
-  }
 }
 
 /** Deletes the waiting rooms of the concerts a run created, so runs do not pile up in Redis. */

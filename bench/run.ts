@@ -91,6 +91,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     PROFILE ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir(d.store)}`] : nodeArgs,
   )
   const url = server.url
+  const target = { url, pid: server.child.pid! }
   const rows: Row[] = []
   const checks: Record<string, unknown> = {}
   const admin = { 'x-admin-key': ADMIN_KEY }
@@ -104,7 +105,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     let i = 0
     if (SCENARIOS.has('join')) {
       rows.push(
-        await drive(url, 'queue join', d.store, () => ({
+        await drive(target, 'queue join', d.store, () => ({
           method: 'POST',
           path: `/v1/concerts/${a.concertId}/queue`,
           headers: { authorization: `Bearer ${bearers[i++ % bearers.length]}` },
@@ -122,7 +123,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     let j = 0
     if (SCENARIOS.has('status')) {
       rows.push(
-        await drive(url, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
+        await drive(target, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
       )
     }
     const rssAfter = await memoryOf(server.child.pid!)
@@ -167,7 +168,7 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     let m = 0
     if (SCENARIOS.has('seatmap')) {
       rows.push(
-        await drive(url, 'gated seat map (50 seats, cached)', d.store, () => ({
+        await drive(target, 'gated seat map (50 seats, cached)', d.store, () => ({
           path: `/v1/schedules/${club.scheduleId}/seats`,
           headers: fans[m++ % fans.length]!,
         })),
@@ -177,14 +178,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     const reservations: string[] = []
     const saleStarted = performance.now()
     rows.push(
-      await driveEach('hold', d.store, fans, 64, async (headers, n) => {
+      await driveEach(target.pid, 'hold', d.store, fans, 64, async (headers, n) => {
         const res = await call(url, 'POST', '/v1/reservations', headers, { scheduleId: arena.scheduleId, seatNo: n + 1 })
         reservations[n] = res.body?.reservationId
         return res.status === 201
       }),
     )
     rows.push(
-      await driveEach('payment', d.store, fans, 64, async (headers, n) => {
+      await driveEach(target.pid, 'payment', d.store, fans, 64, async (headers, n) => {
         const res = await call(url, 'POST', '/v1/payments', { ...headers, 'idempotency-key': `pay-${n}` }, {
           reservationId: reservations[n],
         })
@@ -250,12 +251,12 @@ async function main() {
   // with one fixed request shows that cost.
   const bare = await startBare()
   let k = 0
-  const bareRoute = () => drive(bare.url, 'bare Fastify route (ceiling)', '—', () => ({
+  const bareRoute = () => drive(bare, 'bare Fastify route (ceiling)', '—', () => ({
     path: '/health',
     headers: { authorization: `Bearer ${bearers[k++ % bearers.length]}` },
   }))
   const before = await bareRoute()
-  const fixed = await driveFixed(bare.url, 'bare Fastify route, one fixed request', '/health')
+  const fixed = await driveFixed(bare, 'bare Fastify route, one fixed request', '/health')
   const measured: Row[] = []
   const checks: Record<string, unknown> = {}
   for (const d of await deployments()) {
@@ -270,6 +271,7 @@ async function main() {
   const ceiling: Row = {
     ...before,
     rps: Math.round((before.rps + after.rps) / 2),
+    cpuUs: Math.round(((before.cpuUs ?? 0) + (after.cpuUs ?? 0)) / 2),
     p50: Math.max(before.p50, after.p50),
     p99: Math.max(before.p99, after.p99),
     errors: before.errors + after.errors,

@@ -49,10 +49,21 @@ describe.each(databaseTargets)('users on $name', (target) => {
     expect(err).toMatchObject({ status: 401, detail: 'the access token is not valid' })
   })
 
-  it('when a token has expired, then it is refused as expired', async () => {
-    const { accessToken } = await createUser(t.app)
+  it('when a token has expired, then it is refused as expired, even one accepted before', async () => {
+    const { userId, accessToken } = await createUser(t.app)
+    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
     t.clock.advanceSeconds(31 * 24 * 3600)
     expect(await refusal(`Bearer ${accessToken}`)).toMatchObject({ status: 401, detail: 'the access token has expired' })
+  })
+
+  it('when a token differs from an accepted one in its signature only, then it is refused', async () => {
+    const { userId, accessToken } = await createUser(t.app)
+    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
+    const at = accessToken.length - 10
+    const altered = `${accessToken.slice(0, at)}${accessToken[at] === 'A' ? 'B' : 'A'}${accessToken.slice(at + 1)}`
+    const err = await refusal(`Bearer ${altered}`)
+    expect(err).toMatchObject({ status: 401, detail: 'the access token is not valid' })
+    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
   })
 
   it('when a token of another kind is presented, then it is refused', async () => {

@@ -2,6 +2,8 @@ import { createSigner, createVerifier } from 'fast-jwt'
 import type { Clock } from '../shared/clock.js'
 
 const ISSUER = 'stagedoor'
+/** Verified tokens kept, so a token polled again is not hashed again. */
+const VERIFIED_CACHE_SIZE = 50_000
 
 export type VerifyFailure = 'invalid' | 'expired'
 
@@ -15,12 +17,16 @@ export interface TokenPayload {
 /**
  * Signs and verifies the HS256 tokens stagedoor issues (access tokens and queue tokens), each
  * with its own `typ` so one kind can never be used as the other. fast-jwt works synchronously on
- * node's HMAC and keeps an LRU cache of verified signatures, so the token checks on every gated
- * request cost microseconds; expiry is checked here against the injected clock.
+ * node's HMAC. Verified tokens are remembered by their exact text: only the very token whose
+ * signature was checked finds its entry, and a lookup costs one string hash instead of a SHA-256
+ * (fast-jwt's own cache hashes every token it looks up). Expiry is checked on every call against
+ * the injected clock.
  */
 export class TokenSigner {
   readonly #sign: (payload: Record<string, unknown>) => string
   readonly #verify: (token: string) => Record<string, unknown>
+  /** Verified payloads by token, oldest first (a Map keeps insertion order). */
+  readonly #verified = new Map<string, Readonly<Record<string, unknown>>>()
 
   constructor(
     secret: string,
@@ -34,7 +40,6 @@ export class TokenSigner {
       requiredClaims: ['sub', 'exp'],
       ignoreExpiration: true,
       ignoreNotBefore: true,
-      cache: 50_000,
     })
   }
 
@@ -46,11 +51,15 @@ export class TokenSigner {
 
   /** The payload of a token of this `typ`, or why it was refused. */
   verify(typ: string, token: string): TokenPayload | VerifyFailure {
-    let payload: Record<string, unknown>
-    try {
-      payload = this.#verify(token)
-    } catch {
-      return 'invalid'
+    let payload = this.#verified.get(token)
+    if (payload === undefined) {
+      try {
+        payload = Object.freeze(this.#verify(token))
+      } catch {
+        return 'invalid'
+      }
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!)
+      this.#verified.set(token, payload)
     }
     if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return 'invalid'
     if (payload.exp * 1000 <= this.clock.now()) return 'expired'
