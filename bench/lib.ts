@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import autocannon, { type Request } from 'autocannon'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { Pool } from 'undici'
+import { Pool, WebSocket } from 'undici'
 import { RedisWaitingRoomStore } from '../src/queue/redis/store.js'
 import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
 
@@ -28,6 +28,70 @@ export interface Row {
 export interface Target {
   url: string
   pid: number
+  /** When set, each scenario's measured window is CPU-profiled and drawn as a flame graph. */
+  profiler?: Profiler
+}
+
+/**
+ * Profiles a service process through its inspector (`--inspect`), so a profile covers just the
+ * measured window of one scenario and not the setup around it.
+ */
+export class Profiler {
+  #id = 0
+  readonly #pending = new Map<number, (result: Record<string, unknown>) => void>()
+
+  private constructor(
+    private readonly socket: WebSocket,
+    /** Where profiles go: `<dir>/<scenario>/profile.cpuprofile`, beside its `flamegraph.html`. */
+    private readonly dir: string,
+  ) {
+    socket.addEventListener('message', (event) => {
+      const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown> }
+      if (message.id !== undefined) this.#pending.get(message.id)?.(message.result ?? {})
+    })
+  }
+
+  static async connect(inspectPort: number, dir: string): Promise<Profiler> {
+    const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[]
+    const socket = new WebSocket(target!.webSocketDebuggerUrl)
+    await new Promise((resolve, reject) => {
+      socket.addEventListener('open', resolve)
+      socket.addEventListener('error', reject)
+    })
+    const profiler = new Profiler(socket, dir)
+    await profiler.#send('Profiler.enable')
+    await profiler.#send('Profiler.setSamplingInterval', { interval: 200 })
+    return profiler
+  }
+
+  async start() {
+    await this.#send('Profiler.start')
+  }
+
+  /** Stops, writes the profile, draws it with 0x and returns where the flame graph is. */
+  async stop(scenario: string): Promise<string> {
+    const { profile } = await this.#send('Profiler.stop')
+    const name = scenario.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '')
+    const dir = `${this.dir}/${name}`
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(`${dir}/profile.cpuprofile`, JSON.stringify(profile))
+    spawnSync(process.execPath, ['node_modules/0x/cmd.js', '--quiet', '--visualize-cpu-profile', `${dir}/profile.cpuprofile`], {
+      stdio: 'inherit',
+    })
+    return `${dir}/flamegraph.html`
+  }
+
+  close() {
+    this.socket.close()
+  }
+
+  #send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = ++this.#id
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve)
+      this.socket.send(JSON.stringify({ id, method, params }))
+    })
+  }
 }
 
 /** CPU time (user + system) a process has used so far, in microseconds; clock ticks are 10 ms on Linux. */
@@ -38,10 +102,13 @@ function cpuTimeUs(pid: number): number {
 }
 
 /** Runs `work` and adds the target process's CPU time per completed request to its row. */
-async function charged(pid: number, work: () => Promise<{ row: Row; requests: number }>): Promise<Row> {
-  const before = cpuTimeUs(pid)
+async function charged(target: Target, work: () => Promise<{ row: Row; requests: number }>): Promise<Row> {
+  await target.profiler?.start()
+  const before = cpuTimeUs(target.pid)
   const { row, requests } = await work()
-  return { ...row, cpuUs: requests > 0 ? Math.round((cpuTimeUs(pid) - before) / requests) : undefined }
+  const cpuUs = requests > 0 ? Math.round((cpuTimeUs(target.pid) - before) / requests) : undefined
+  if (target.profiler) console.log(`  flame graph of ${row.scenario}: ${await target.profiler.stop(row.scenario)}`)
+  return { ...row, cpuUs }
 }
 
 /** Drives one scenario with autocannon; `next` builds each request (so each can carry its own user). */
@@ -51,7 +118,7 @@ export async function drive(
   store: string,
   next: () => { method?: 'GET' | 'POST' | 'DELETE'; path: string; headers?: Record<string, string>; body?: string },
 ): Promise<Row> {
-  return charged(target.pid, async () =>
+  return charged(target, async () =>
     toRow(
       await autocannon({
         url: target.url,
@@ -82,7 +149,7 @@ function toRow(result: autocannon.Result, scenario: string, store: string): { ro
 
 /** The same request over and over: autocannon builds it once, the cheapest load it can make. */
 export async function driveFixed(target: Target, scenario: string, path: string): Promise<Row> {
-  return charged(target.pid, async () =>
+  return charged(target, async () =>
     toRow(await autocannon({ url: target.url + path, connections: CONNECTIONS, duration: DURATION_S }), scenario, '—'),
   )
 }
@@ -111,7 +178,7 @@ export async function startBare(): Promise<Target & { stop(): Promise<void> }> {
   }
 }
 
-export { startServer, type ServerProcess }
+export { freePort, startServer, type ServerProcess }
 
 export function machine() {
   const cpus = os.cpus()
@@ -215,14 +282,14 @@ export async function closeClients() {
 
 /** Runs `work` over `items` with `concurrency` in flight and reports it as a table row. */
 export async function driveEach<T>(
-  pid: number,
+  target: Target,
   scenario: string,
   store: string,
   items: T[],
   concurrency: number,
   work: (item: T, i: number) => Promise<boolean>,
 ): Promise<Row> {
-  return charged(pid, async () => {
+  return charged(target, async () => {
     const latencies: number[] = []
     let errors = 0
     const started = performance.now()

@@ -7,12 +7,10 @@
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL  where PostgreSQL and Redis are (default: localhost)
  *   BENCH_SCENARIOS=join,status,seatmap,sale   which scenarios to run (default: all)
  *   BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_FANS (3000: fans in the sale scenario)
- *   BENCH_PROFILE=1  a CPU profile (node --cpu-prof) of each service process under bench/profiles/,
- *                    drawn as a flame graph by 0x: bench/profiles/<store>-<scenarios>/flamegraph.html
+ *   BENCH_PROFILE=1  a CPU profile of each scenario's measured window (through the service's
+ *                    inspector), drawn as a flame graph by 0x: bench/profiles/<store>/<scenario>/flamegraph.html
  *   BENCH_NODE_ARGS  extra node flags for the service
  */
-import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { AccessTokens } from '../src/auth/access-tokens.js'
 import { TokenSigner } from '../src/auth/signer.js'
@@ -26,6 +24,9 @@ import {
   driveEach,
   forgetQueues,
   driveFixed,
+  freePort,
+  Profiler,
+  type Target,
   freshSchema,
   inParallel,
   machine,
@@ -72,10 +73,9 @@ const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,s
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 
-/** Where a deployment's CPU profile goes when BENCH_PROFILE=1. */
-const profileDir = (store: string) => `bench/profiles/${store}-${[...SCENARIOS].join('-')}`
 
 async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
+  const inspectPort = PROFILE ? await freePort() : undefined
   const server = await startServer(
     {
       ...d.env,
@@ -88,10 +88,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       QUEUE_WAITING_IDLE_S: '1800',
     },
     30_000,
-    PROFILE ? [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir(d.store)}`] : nodeArgs,
+    inspectPort ? [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] : nodeArgs,
   )
   const url = server.url
-  const target = { url, pid: server.child.pid! }
+  const target: Target = {
+    url,
+    pid: server.child.pid!,
+    profiler: inspectPort ? await Profiler.connect(inspectPort, `bench/profiles/${d.store}`) : undefined,
+  }
   const rows: Row[] = []
   const checks: Record<string, unknown> = {}
   const admin = { 'x-admin-key': ADMIN_KEY }
@@ -178,14 +182,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     const reservations: string[] = []
     const saleStarted = performance.now()
     rows.push(
-      await driveEach(target.pid, 'hold', d.store, fans, 64, async (headers, n) => {
+      await driveEach(target, 'hold', d.store, fans, 64, async (headers, n) => {
         const res = await call(url, 'POST', '/v1/reservations', headers, { scheduleId: arena.scheduleId, seatNo: n + 1 })
         reservations[n] = res.body?.reservationId
         return res.status === 201
       }),
     )
     rows.push(
-      await driveEach(target.pid, 'payment', d.store, fans, 64, async (headers, n) => {
+      await driveEach(target, 'payment', d.store, fans, 64, async (headers, n) => {
         const res = await call(url, 'POST', '/v1/payments', { ...headers, 'idempotency-key': `pay-${n}` }, {
           reservationId: reservations[n],
         })
@@ -196,10 +200,10 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     checks.sale = { fans: FANS, ...(await saleChecks(d.env)) }
     console.log(`  ${d.store}: ${joined} waiting users; server RSS ${rssBefore} MiB → ${rssAfter} MiB; sale ${JSON.stringify(checks.sale)}`)
   } finally {
+    target.profiler?.close()
     await server.stop()
     await d.cleanup?.()
     if (d.env.REDIS_URL) await forgetQueues(d.env.REDIS_URL, concerts)
-    if (PROFILE) flameGraph(profileDir(d.store))
   }
   return { rows, checks }
 }
@@ -220,17 +224,6 @@ async function saleChecks(env: Record<string, string>): Promise<Record<string, u
   } finally {
     await close()
   }
-}
-
-/** Draws the main thread's profile (the largest; the others are workers) as a flame graph. */
-function flameGraph(dir: string) {
-  const [main] = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => `${dir}/${f}`)
-    .sort((a, b) => statSync(b).size - statSync(a).size)
-  if (!main) return
-  spawnSync(process.execPath, ['node_modules/0x/cmd.js', '--quiet', '--visualize-cpu-profile', main], { stdio: 'inherit' })
-  console.log(`  CPU profile: ${main}; flame graph: ${dir}/flamegraph.html`)
 }
 
 async function memoryOf(pid: number): Promise<number> {
