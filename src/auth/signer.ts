@@ -2,7 +2,7 @@ import { createSigner, createVerifier } from 'fast-jwt'
 import type { Clock } from '../shared/clock.js'
 
 const ISSUER = 'stagedoor'
-/** Verified tokens kept, so a token polled again is not hashed again. */
+/** Verified (or signed here) tokens kept, so a token polled again is not checked again. */
 const VERIFIED_CACHE_SIZE = 50_000
 
 export type VerifyFailure = 'invalid' | 'expired'
@@ -19,8 +19,8 @@ export interface TokenPayload {
  * with its own `typ` so one kind can never be used as the other. fast-jwt works synchronously on
  * node's HMAC. Verified tokens are remembered by their exact text: only the very token whose
  * signature was checked finds its entry, and a lookup costs one string hash instead of a SHA-256
- * (fast-jwt's own cache hashes every token it looks up). Expiry is checked on every call against
- * the injected clock.
+ * (fast-jwt's own cache hashes every token it looks up). Tokens signed here are remembered as they
+ * are issued. Expiry is checked on every call against the injected clock.
  */
 export class TokenSigner {
   readonly #sign: (payload: Record<string, unknown>) => string
@@ -46,7 +46,11 @@ export class TokenSigner {
   /** `issuedAtMs` fixes the issue time, so the same claims always give the same token. */
   sign(typ: string, subject: string, claims: Record<string, unknown>, ttlSeconds: number, issuedAtMs = this.clock.now()): string {
     const iat = Math.floor(issuedAtMs / 1000)
-    return this.#sign({ ...claims, typ, iss: ISSUER, sub: subject, iat, exp: iat + ttlSeconds })
+    const payload = { ...claims, typ, iss: ISSUER, sub: subject, iat, exp: iat + ttlSeconds }
+    const token = this.#sign(payload)
+    // A token signed here is valid by construction: its first check need not verify it again.
+    this.#remember(token, Object.freeze(payload))
+    return token
   }
 
   /** The payload of a token of this `typ`, or why it was refused. */
@@ -58,11 +62,15 @@ export class TokenSigner {
       } catch {
         return 'invalid'
       }
-      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!)
-      this.#verified.set(token, payload)
+      this.#remember(token, payload)
     }
     if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return 'invalid'
     if (payload.exp * 1000 <= this.clock.now()) return 'expired'
     return payload as TokenPayload
+  }
+
+  #remember(token: string, payload: Readonly<Record<string, unknown>>) {
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!)
+    this.#verified.set(token, payload)
   }
 }
