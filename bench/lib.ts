@@ -6,7 +6,7 @@ import autocannon, { type Request } from 'autocannon'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Pool, WebSocket } from 'undici'
-import { RedisWaitingRoomStore } from '../src/queue/redis/store.js'
+import { RedisQueueStore } from '../src/queue/redis-store.js'
 import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
 
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
@@ -317,7 +317,7 @@ export async function driveEach<T>(
 export async function forgetQueues(redisUrl: string, concertIds: string[]) {
   const redis = new Redis(redisUrl)
   try {
-    const store = new RedisWaitingRoomStore(redis)
+    const store = new RedisQueueStore(redis)
     for (const id of concertIds) await redis.unlink(...store.keys(id))
   } finally {
     redis.disconnect()

@@ -41,7 +41,7 @@ console.log(`stagedoor memory — ${USERS} waiting users, waiting room on ${REDI
 const figures: { waiting: number; heapMiB: number }[] = [{ waiting: 0, heapMiB: heapMiB() }]
 console.log(`waiting ${0}: heap ${figures[0]!.heapMiB} MiB`)
 for (let joined = 0; joined < USERS; ) {
-  const batch = Array.from({ length: 200 }, (_, i) => app.services.accessTokens.issue(`usr_mem_${joined + i}`))
+  const batch = Array.from({ length: 200 }, (_, i) => app.components.accessTokens.issue(`usr_mem_${joined + i}`))
   await Promise.all(
     batch.map((token) =>
       app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: { authorization: `Bearer ${token}` } }),

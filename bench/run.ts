@@ -12,11 +12,11 @@
  *   BENCH_NODE_ARGS  extra node flags for the service
  */
 import { randomBytes } from 'node:crypto'
-import { AccessTokens } from '../src/auth/access-tokens.js'
-import { TokenSigner } from '../src/auth/signer.js'
-import { systemClock } from '../src/shared/clock.js'
+import { AccessTokens } from '../src/users/access-tokens.js'
+import { TokenSigner } from '../src/platform/signer.js'
+import { systemClock } from '../src/platform/clock.js'
 import { sql } from 'kysely'
-import { openDatabase } from '../src/db/database.js'
+import { openDatabase } from '../src/platform/db/database.js'
 import {
   call,
   closeClients,

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import { openDatabase } from '../src/db/database.js'
+import { openDatabase } from '../src/platform/db/database.js'
 import { call, closeClients, freshSchema, inParallel, machine, percentile, startServer, writeSummary } from './lib.js'
 
 const SEATS = Number(process.env.SELLOUT_SEATS ?? 60_000)

@@ -3,6 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { isInMemory } from './platform/db/database.js'
+import type { QueueSettings } from './queue/settings.js'
 
 /** The environment variables stagedoor reads, with their defaults (SPEC section 2). */
 const EnvSchema = Type.Object({
@@ -31,18 +33,6 @@ const EnvSchema = Type.Object({
     { default: 'info' },
   ),
 })
-
-export type QueueStrategy = 'rate' | 'cap' | 'hybrid'
-
-export interface QueueSettings {
-  strategy: QueueStrategy
-  admitPerTick: number
-  tickMs: number
-  maxActive: number
-  activeIdleS: number
-  activeMaxS: number
-  waitingIdleS: number
-}
 
 export interface Config {
   port: number
@@ -112,13 +102,14 @@ export function loadConfig(env: Env = process.env): Config {
     adminKeyGenerated: !e.ADMIN_KEY,
     demoData: e.DEMO_DATA,
     queue: {
-      strategy: e.QUEUE_STRATEGY as QueueStrategy,
+      strategy: e.QUEUE_STRATEGY,
       admitPerTick: e.QUEUE_ADMIT_PER_TICK,
       tickMs: e.QUEUE_TICK_MS,
       maxActive: e.QUEUE_MAX_ACTIVE,
       activeIdleS: e.QUEUE_ACTIVE_IDLE_S,
       activeMaxS: e.QUEUE_ACTIVE_MAX_S,
       waitingIdleS: e.QUEUE_WAITING_IDLE_S,
+      paused: false,
     },
     holdTtlS: e.HOLD_TTL_S,
     holdMaxPerUser: e.HOLD_MAX_PER_USER,
@@ -126,7 +117,6 @@ export function loadConfig(env: Env = process.env): Config {
   }
 }
 
-export const isInMemory = (dataDir: string) => dataDir.startsWith('memory://')
 
 /** A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). */
 function embeddedSecret(dataDir: string, name: string): string {

@@ -1,5 +1,6 @@
 import { buildApp } from './app.js'
-import { ConfigError, isInMemory, loadConfig } from './config.js'
+import { ConfigError, loadConfig } from './config.js'
+import { isInMemory } from './platform/db/database.js'
 
 const SHUTDOWN_GRACE_MS = 10_000
 

@@ -1,23 +1,23 @@
 import { randomInt } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../src/db/database.js'
-import { RedisWaitingRoomStore } from '../src/queue/redis/store.js'
-import type { AdmissionLimits } from '../src/queue/store.js'
-import type { RedisClient } from '../src/redis/client.js'
+import type { Db } from '../src/platform/db/database.js'
+import { RedisQueueStore } from '../src/queue/redis-store.js'
+import type { QueueSettings } from '../src/queue/settings.js'
+import type { RedisClient } from '../src/platform/redis/client.js'
 import { barrier } from './support/barrier.js'
-import { type StoreUnderTest, waitingRoomTargets } from './support/waiting-room-targets.js'
+import { type StoreUnderTest, queueStoreTargets } from './support/queue-store-targets.js'
 
 const CAP = 5
-const limits: AdmissionLimits = {
+const limits: QueueSettings = {
   strategy: 'cap',
   admitPerTick: 100,
   tickMs: 10,
   maxActive: CAP,
   paused: false,
-  activeIdleMs: 60_000,
-  activeMaxMs: 600_000,
-  waitingIdleMs: 600_000,
+  activeIdleS: 60,
+  activeMaxS: 600,
+  waitingIdleS: 600,
 }
 
 type Admitter = (connection: number, concertId: string, now: number) => Promise<void>
@@ -46,7 +46,7 @@ async function race(sut: StoreUnderTest, admitOnce: Admitter): Promise<number> {
   return maxActive
 }
 
-describe.each(waitingRoomTargets.filter((t) => t.name === 'redis' || t.name === 'postgres'))(
+describe.each(queueStoreTargets.filter((t) => t.name === 'redis' || t.name === 'postgres'))(
   'admission under concurrency on $name, with a negative control',
   (target) => {
     let sut: StoreUnderTest
@@ -72,17 +72,17 @@ describe.each(waitingRoomTargets.filter((t) => t.name === 'redis' || t.name === 
 function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
   const together = barrier(sut.stores.length)
   return async (i, concertId, now) => {
-    const store = sut.stores[i] as RedisWaitingRoomStore
+    const store = sut.stores[i] as RedisQueueStore
     const redis = (store as unknown as { redis: RedisClient }).redis
-    const [waiting, seen, active, , , maxUntil] = store.keys(concertId)
+    const [waiting, seen, active, maxUntil] = (['waiting', 'seen', 'active', 'maxuntil'] as const).map((k) => store.key(concertId, k))
     const free = CAP - (await redis.zcount(active!, `(${now}`, '+inf'))
     await together()
     if (free <= 0) return
     const popped = await redis.zpopmin(waiting!, free)
     for (let j = 0; j < popped.length; j += 2) {
       await redis.zrem(seen!, popped[j]!)
-      await redis.zadd(active!, now + limits.activeIdleMs, popped[j]!)
-      await redis.hset(maxUntil!, popped[j]!, now + limits.activeMaxMs)
+      await redis.zadd(active!, now + limits.activeIdleS * 1000, popped[j]!)
+      await redis.hset(maxUntil!, popped[j]!, now + limits.activeMaxS * 1000)
     }
   }
 }
@@ -100,7 +100,7 @@ function nonAtomicDatabaseAdmit(sut: StoreUnderTest): Admitter {
     if (free <= 0) return
     await sql`
       update queue_entries set status = 'ACTIVE', admitted_at = ${new Date(now)},
-        active_until = ${new Date(now + limits.activeIdleMs)}, active_max_until = ${new Date(now + limits.activeMaxMs)}
+        active_until = ${new Date(now + limits.activeIdleS * 1000)}, active_max_until = ${new Date(now + limits.activeMaxS * 1000)}
       where token_id in (
         select token_id from queue_entries where concert_id = ${concertId} and status = 'WAITING'
         order by order_key limit ${free} for update skip locked)`.execute(db)

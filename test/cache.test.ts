@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { LocalCache } from '../src/cache/cache.js'
-import { Metrics } from '../src/cache/metrics.js'
-import { RedisCache } from '../src/cache/redis-cache.js'
-import type { App } from '../src/http/types.js'
-import { connectRedis, type RedisClient } from '../src/redis/client.js'
+import { LocalCache } from '../src/platform/cache/cache.js'
+import { Metrics } from '../src/platform/metrics.js'
+import { RedisCache } from '../src/platform/cache/redis-cache.js'
+import type { App } from '../src/platform/http/types.js'
+import { connectRedis, type RedisClient } from '../src/platform/redis/client.js'
 import { admittedFans, createConcert, type Fan, json, testConfig } from './support/app.js'
 import { ManualClock } from './support/clock.js'
 import { postgresRedisTarget, postgresTarget, REDIS_URL } from './support/stores.js'
 
 const loads = async (app: App, cache: string) => {
-  const metric = await app.services.metrics.cacheRequests.get()
+  const metric = await app.components.metrics.cacheRequests.get()
   return metric.values.filter((v) => v.labels.cache === cache && v.labels.result === 'load').reduce((n, v) => n + v.value, 0)
 }
 

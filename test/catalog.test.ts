@@ -13,7 +13,7 @@ describe.each(databaseTargets)('catalog on $name', (target) => {
   afterAll(() => t.app.close())
 
   const counts = async () => {
-    const db = t.app.services.database.db
+    const db = t.app.components.database.db
     const row = await sql<{ concerts: number; schedules: number; seats: number }>`
       select (select count(*)::int from concerts) as concerts,
              (select count(*)::int from schedules) as schedules,
@@ -75,7 +75,7 @@ describe.each(databaseTargets)('catalog on $name', (target) => {
     expect(totalSeats).toBe(60_000)
     const after = await counts()
     expect(after.seats - before.seats).toBe(60_000)
-    const db = t.app.services.database.db
+    const db = t.app.components.database.db
     const sections = await db
       .selectFrom('schedule_sections')
       .select(['name', 'first_seat_no', 'price'])

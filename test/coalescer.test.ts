@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Coalescer } from '../src/shared/coalescer.js'
+import { Coalescer } from '../src/platform/coalescer.js'
 
 /** A batch runner that records each batch and answers when the test says so. */
 function recorder(answer = (key: string, inputs: number[]) => inputs.map((n) => `${key}:${n}`)) {

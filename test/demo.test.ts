@@ -15,7 +15,7 @@ describe.each(databaseTargets)('demo data on $name', (target) => {
     expect(res.statusCode).toBe(200)
     const { items } = json(res)
     expect(items).toHaveLength(2)
-    const db = t.app.services.database.db
+    const db = t.app.components.database.db
     const schedules = await db
       .selectFrom('schedules')
       .select(['concert_id', 'total_seats'])
@@ -29,8 +29,8 @@ describe.each(databaseTargets)('demo data on $name', (target) => {
   })
 
   it('when the database already has concerts, then no demo data is added', async () => {
-    const { catalog, database } = t.app.services
-    expect(await seedDemoData(database.db, catalog, t.clock)).toBe(false)
+    const { catalog, catalogRepository } = t.app.components
+    expect(await seedDemoData(catalogRepository, catalog, t.clock)).toBe(false)
     const { items } = json(await t.app.inject({ method: 'GET', url: '/v1/concerts' }))
     expect(items).toHaveLength(2)
   })

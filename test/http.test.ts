@@ -23,7 +23,7 @@ describe('HTTP conventions', () => {
     const res = await t.app.inject('/v1/nothing-here')
     expect(res.statusCode).toBe(404)
     expect(res.headers['content-type']).toContain('application/problem+json')
-    expect(json(res)).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not Found' })
+    expect(json(res)).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not found' })
     expect(json(res).type).toMatch(/^urn:stagedoor:problem:/)
   })
 
@@ -71,7 +71,7 @@ describe('5xx answers never leak internals', () => {
     for (const path of ['/ready', '/v1/concerts']) {
       const res = await app.inject(path)
       expect(res.statusCode, path).toBe(503)
-      expect(json(res)).toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
+      expect(json(res)).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' })
       expect(res.body).not.toMatch(/ECONN|127\.0\.0\.1|postgres/i)
     }
     await app.close()

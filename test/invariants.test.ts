@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../src/db/database.js'
-import { newId } from '../src/shared/ids.js'
+import type { Db } from '../src/platform/db/database.js'
+import { newId } from '../src/platform/ids.js'
 import { admittedFans, createConcert, type Fan, http, listen, startTestApp, type TestApp } from './support/app.js'
 import { barrier } from './support/barrier.js'
 import { databaseTargets } from './support/stores.js'
@@ -21,7 +21,7 @@ const check = {
   /** A balance and the sum of its ledger: must be equal. */
   async money(db: Db, userId: string): Promise<{ balance: number; ledger: number; entries: number }> {
     const { rows } = await sql<{ balance: number; ledger: number; entries: number }>`
-      select u.balance,
+      select coalesce((select balance from wallets w where w.user_id = u.id), 0)::bigint as balance,
         coalesce((select sum(amount) from balance_ledger l where l.user_id = u.id), 0)::bigint as ledger,
         (select count(*)::int from balance_ledger l where l.user_id = u.id) as entries
       from users u where u.id = ${userId}`.execute(db)
@@ -40,7 +40,7 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
   beforeAll(async () => {
     t = await startTestApp(target, env)
     base = await listen(t.app)
-    db = t.app.services.database.db
+    db = t.app.components.database.db
   })
   afterAll(() => t.app.close())
 
@@ -107,9 +107,10 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       const [fan] = await admittedFans(t, concertId, 1)
       const together = barrier(100)
       const brokenCharge = async (amount: number) => {
-        const { balance } = await db.selectFrom('users').select('balance').where('id', '=', fan!.userId).executeTakeFirstOrThrow()
+        await db.insertInto('wallets').values({ user_id: fan!.userId, balance: 0 }).onConflict((oc) => oc.doNothing()).execute()
+        const { balance } = await db.selectFrom('wallets').select('balance').where('user_id', '=', fan!.userId).executeTakeFirstOrThrow()
         await together()
-        await db.updateTable('users').set({ balance: balance + amount }).where('id', '=', fan!.userId).execute()
+        await db.updateTable('wallets').set({ balance: balance + amount }).where('user_id', '=', fan!.userId).execute()
         await db.insertInto('balance_ledger').values({
           user_id: fan!.userId, kind: 'CHARGE', amount, balance_after: balance + amount, ref_id: newId('chg'), created_at: new Date(),
         }).execute()
@@ -151,7 +152,7 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
         await together()
         if (r.status !== 'HELD') return
         const paymentId = newId('pay')
-        await sql`update users set balance = balance - 50000 where id = ${fan!.userId}`.execute(db)
+        await sql`update wallets set balance = balance - 50000 where user_id = ${fan!.userId}`.execute(db)
         await db.insertInto('payments').values({ id: paymentId, user_id: fan!.userId, reservation_id: held.reservationId, amount: 50_000, created_at: new Date() })
           .onConflict((oc) => oc.doNothing()).execute()
         await db.updateTable('reservations').set({ status: 'CONFIRMED' }).where('id', '=', held.reservationId).execute()

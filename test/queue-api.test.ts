@@ -15,7 +15,7 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
   /** Moves to the next tick window and runs one admission pass, as the loop would. */
   const tick = async () => {
     t.clock.advance(1000)
-    await t.app.admissionLoop.runOnce()
+    await t.app.components.queue.tick()
   }
   const joinedUsers = async (concertId: string, n: number) => {
     const users = []
@@ -199,7 +199,7 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       const { concertId } = await createConcert(t.app, t.clock)
       await joinedUsers(concertId, 4)
       t.clock.advanceSeconds(9)
-      await t.app.admissionLoop.runOnce()
+      await t.app.components.queue.tick()
       const res = await t.app.inject({ url: `/v1/admin/concerts/${concertId}/queue`, headers: admin })
       expect(res.statusCode).toBe(200)
       expect(json(res)).toEqual({

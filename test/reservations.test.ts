@@ -140,8 +140,8 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
     const [fan] = await admittedFans(t, concertId, 1)
     await hold(fan!.headers, scheduleId, 3)
     t.clock.advanceSeconds(121)
-    expect(await t.app.services.reservations.sweep()).toBeGreaterThanOrEqual(1)
-    const db = t.app.services.database.db
+    expect(await t.app.components.reservations.sweep()).toBeGreaterThanOrEqual(1)
+    const db = t.app.components.database.db
     const seat = await db.selectFrom('seats').selectAll().where('schedule_id', '=', scheduleId).where('seat_no', '=', 3).executeTakeFirstOrThrow()
     expect(seat).toMatchObject({ status: 'AVAILABLE', reservation_id: null, held_until: null })
     const row = await db.selectFrom('reservations').select('status').where('schedule_id', '=', scheduleId).executeTakeFirstOrThrow()

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AccessTokens } from '../src/auth/access-tokens.js'
-import { TokenSigner } from '../src/auth/signer.js'
-import { AppError } from '../src/shared/errors.js'
+import { AccessTokens } from '../src/users/access-tokens.js'
+import { TokenSigner } from '../src/platform/signer.js'
+import { AppError } from '../src/platform/errors.js'
 import { createUser, startTestApp, type TestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
@@ -14,7 +14,7 @@ describe.each(databaseTargets)('users on $name', (target) => {
 
   const refusal = async (header: string | undefined) => {
     try {
-      await t.app.services.accessTokens.authenticate(header)
+      await t.app.components.accessTokens.authenticate(header)
     } catch (err) {
       return err as AppError
     }
@@ -24,9 +24,9 @@ describe.each(databaseTargets)('users on $name', (target) => {
   it('when a user signs up, then a stored user and an access token for them come back', async () => {
     const { userId, accessToken } = await createUser(t.app)
     expect(userId).toMatch(/^usr_[0-9a-f]{32}$/)
-    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
-    const row = await t.app.services.database.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
-    expect(row).toMatchObject({ id: userId, balance: 0 })
+    expect(await t.app.components.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
+    const row = await t.app.components.database.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
+    expect(row).toMatchObject({ id: userId })
   })
 
   it('when two users sign up in parallel, then each gets a different id', async () => {
@@ -51,23 +51,23 @@ describe.each(databaseTargets)('users on $name', (target) => {
 
   it('when a token has expired, then it is refused as expired, even one accepted before', async () => {
     const { userId, accessToken } = await createUser(t.app)
-    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
+    expect(await t.app.components.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
     t.clock.advanceSeconds(31 * 24 * 3600)
     expect(await refusal(`Bearer ${accessToken}`)).toMatchObject({ status: 401, detail: 'the access token has expired' })
   })
 
   it('when a token differs from an accepted one in its signature only, then it is refused', async () => {
     const { userId, accessToken } = await createUser(t.app)
-    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
+    expect(await t.app.components.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
     const at = accessToken.length - 10
     const altered = `${accessToken.slice(0, at)}${accessToken[at] === 'A' ? 'B' : 'A'}${accessToken.slice(at + 1)}`
     const err = await refusal(`Bearer ${altered}`)
     expect(err).toMatchObject({ status: 401, detail: 'the access token is not valid' })
-    expect(await t.app.services.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
+    expect(await t.app.components.accessTokens.authenticate(`Bearer ${accessToken}`)).toBe(userId)
   })
 
   it('when a token of another kind is presented, then it is refused', async () => {
-    const other = t.app.services.signer.sign('queue', 'usr_someone', { cid: 'con_x' }, 600)
+    const other = t.app.components.signer.sign('queue', 'usr_someone', { cid: 'con_x' }, 600)
     expect(await refusal(`Bearer ${other}`)).toMatchObject({ status: 401, detail: 'the access token is not valid' })
   })
 })

@@ -194,7 +194,7 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
       const [fan] = await admittedFans(t, a.concertId, 1)
       const joined = json(await t.app.inject({ method: 'POST', url: `/v1/concerts/${b.concertId}/queue`, headers: fan!.auth }))
       t.clock.advance(1000)
-      await t.app.admissionLoop.runOnce()
+      await t.app.components.queue.tick()
       await charge(fan!.auth, 100_000)
       const held = await hold(fan!, a.scheduleId, 1)
       const res = await pay({ ...fan!.auth, 'queue-token': joined.token }, held.reservationId)

@@ -1,18 +1,14 @@
-import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
+import type { Clock } from '../platform/clock.js'
+import type { CatalogRepository } from './repository.js'
 import type { CatalogService } from './service.js'
 
 const DAY = 24 * 3600 * 1000
-// Any constant: processes that start together on an empty database seed it once.
-const DEMO_LOCK = 0x5d_0c_de_30
 
 /** Whether demo data was created (only on a database without concerts). */
-export async function seedDemoData(db: Db, catalog: CatalogService, clock: Clock): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${DEMO_LOCK})`.execute(trx)
-    const existing = await trx.selectFrom('concerts').select('id').limit(1).executeTakeFirst()
-    if (existing) return false
+export async function seedDemoData(repository: CatalogRepository, catalog: CatalogService, clock: Clock): Promise<boolean> {
+  return repository.db.transaction().execute(async (trx) => {
+    await repository.lockDemoSeeding(trx)
+    if (await repository.hasConcerts(trx)) return false
     const now = clock.now()
     const at = (days: number, hourUtc: number) => {
       const d = new Date(now + days * DAY)

@@ -1,10 +1,9 @@
 import { Type } from 'typebox'
-import { adminHook } from '../http/auth.js'
-import { DateTime, Id, Name, NullableDateTime, problems, security } from '../http/schemas.js'
-import type { App } from '../http/types.js'
-import { gate } from '../queue/gate.js'
-import type { Services } from '../services.js'
-import { type Concert, MAX_SEATS_PER_SCHEDULE } from './service.js'
+import { adminHook } from '../platform/http/admin.js'
+import { DateTime, Id, Name, NullableDateTime, problems, security } from '../platform/http/schemas.js'
+import type { App } from '../platform/http/types.js'
+import type { Concert } from './repository.js'
+import { type CatalogService, MAX_SEATS_PER_SCHEDULE } from './service.js'
 
 const ConcertSchema = Type.Object({
   concertId: Type.String(),
@@ -36,8 +35,7 @@ export const concertView = (c: Concert) => ({
 
 const optionalDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value))
 
-export function catalogRoutes(app: App, services: Services) {
-  const { catalog, config } = services
+export function catalogRoutes(app: App, { catalog, adminKey }: { catalog: CatalogService; adminKey: string }) {
   app.get(
     '/v1/concerts',
     {
@@ -47,46 +45,10 @@ export function catalogRoutes(app: App, services: Services) {
         response: { 200: Type.Object({ items: Type.Array(ConcertSchema) }) },
       },
     },
-    async () => ({ items: (await catalog.listConcerts()).map(concertView) }),
+    async () => ({ items: (await catalog.concerts()).map(concertView) }),
   )
 
-  app.get(
-    '/v1/concerts/:concertId/schedules',
-    {
-      ...gate(services, async (request) => {
-        const { concertId } = request.params as { concertId: string }
-        return (await catalog.getConcertCached(concertId)) ? concertId : undefined
-      }),
-      schema: {
-        tags: ['catalog'],
-        summary: 'Bookable dates of a concert, with free seats',
-        description: 'Gated: needs an ACTIVE Queue-Token for this concert.',
-        security: security.gated,
-        params: Type.Object({ concertId: Id }),
-        response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                scheduleId: Type.String(),
-                startsAt: DateTime,
-                availableSeats: Type.Integer(),
-                totalSeats: Type.Integer(),
-              }),
-            ),
-          }),
-          ...problems(401, 403, 404),
-        },
-      },
-    },
-    async (request) => ({
-      items: (await catalog.listSchedules(request.params.concertId)).map((s) => ({
-        ...s,
-        startsAt: s.startsAt.toISOString(),
-      })),
-    }),
-  )
-
-  const admin = adminHook(config.adminKey)
+  const admin = adminHook(adminKey)
 
   app.post(
     '/v1/admin/concerts',

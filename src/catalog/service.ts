@@ -1,37 +1,35 @@
-import { sql } from 'kysely'
-import { type Db, inTransaction } from '../db/database.js'
-import type { ConcertRow, NewSection } from '../db/schema.js'
-import type { Cache } from '../cache/cache.js'
-import type { Clock } from '../shared/clock.js'
-import { badRequest, notFound } from '../shared/errors.js'
-import { newId } from '../shared/ids.js'
+import type { Cache } from '../platform/cache/cache.js'
+import type { Clock } from '../platform/clock.js'
+import { inTransaction, type Tx } from '../platform/db/database.js'
+import { badRequest, notFound } from '../platform/errors.js'
+import { newId } from '../platform/ids.js'
+import type { CatalogRepository, Concert, ScheduleLayout, Section } from './repository.js'
 
 export const MAX_SEATS_PER_SCHEDULE = 100_000
 
-export interface Concert {
-  concertId: string
+export interface NewConcert {
   title: string
   performer: string
   venue: string
-  queueOpensAt: Date | null
-  saleOpensAt: Date | null
+  queueOpensAt?: Date
+  saleOpensAt?: Date
 }
 
-export interface Section {
-  name: string
-  firstSeatNo: number
-  rows: number
-  seatsPerRow: number
-  price: number
+export interface NewSchedule {
+  startsAt: Date
+  sections: Omit<Section, 'firstSeatNo'>[]
 }
 
-/** A schedule and its seat map: fixed once created, so cached for long. */
-export interface ScheduleLayout {
+export interface ScheduleSummary {
   scheduleId: string
-  concertId: string
   startsAt: Date
   totalSeats: number
-  sections: Section[]
+}
+
+/** Where a new schedule's seats are made (the reservation component, wired in by the app). */
+export interface SeatInventory {
+  /** Creates every seat of a new schedule, in the caller's transaction. */
+  createSeats(scheduleId: string, totalSeats: number, trx: Tx): Promise<void>
 }
 
 export interface SeatPlace {
@@ -53,40 +51,18 @@ export function locateSeat(layout: ScheduleLayout, seatNo: number): SeatPlace | 
   return { section, row: Math.floor((seatNo - section.firstSeatNo) / section.seatsPerRow) + 1 }
 }
 
-export interface ScheduleSummary {
-  scheduleId: string
-  startsAt: Date
-  availableSeats: number
-  totalSeats: number
-}
-
-export interface NewConcert {
-  title: string
-  performer: string
-  venue: string
-  queueOpensAt?: Date
-  saleOpensAt?: Date
-}
-
-export interface SectionInput {
-  name: string
-  rows: number
-  seatsPerRow: number
-  price: number
-}
-
-export interface NewSchedule {
-  startsAt: Date
-  sections: SectionInput[]
-}
-
 const LAYOUT_TTL_MS = 10 * 60_000
 const CONCERT_TTL_MS = 30_000
 const CONCERTS_TTL_MS = 5000
-/** Free-seat counts move with every hold: another process may show them up to 1 s old. */
-const SCHEDULES_TTL_MS = 1000
+const SCHEDULES_TTL_MS = 30_000
 
-export const scheduleListKey = (concertId: string) => `schedules:${concertId}`
+/** The catalog's cache keys: only this component reads or invalidates them. */
+const keys = {
+  concerts: 'concerts',
+  concert: (concertId: string) => `concert:${concertId}`,
+  schedules: (concertId: string) => `schedules:${concertId}`,
+  layout: (scheduleId: string) => `layout:${scheduleId}`,
+}
 
 /** A concert as the cache keeps it: JSON, with times as ISO strings. */
 type StoredConcert = Omit<Concert, 'queueOpensAt' | 'saleOpensAt'> & { queueOpensAt: string | null; saleOpensAt: string | null }
@@ -101,19 +77,11 @@ const loadConcert = (c: StoredConcert): Concert => ({
   saleOpensAt: c.saleOpensAt === null ? null : new Date(c.saleOpensAt),
 })
 
-const toConcert = (row: ConcertRow): Concert => ({
-  concertId: row.id,
-  title: row.title,
-  performer: row.performer,
-  venue: row.venue,
-  queueOpensAt: row.queue_opens_at,
-  saleOpensAt: row.sale_opens_at,
-})
-
-/** Concerts, their dates and seat maps. */
+/** Concerts, their dates and seat maps. Reads are cached; writes invalidate. */
 export class CatalogService {
   constructor(
-    private readonly db: Db,
+    private readonly repository: CatalogRepository,
+    private readonly seats: SeatInventory,
     private readonly clock: Clock,
     /** Shared across processes (Redis) when configured: concerts, schedule lists. */
     private readonly cache: Cache,
@@ -121,113 +89,48 @@ export class CatalogService {
     private readonly local: Cache,
   ) {}
 
-  async getLayoutCached(scheduleId: string): Promise<ScheduleLayout | undefined> {
-    const layout = await this.local.get(`layout:${scheduleId}`, LAYOUT_TTL_MS, () => this.getLayout(scheduleId))
+  async layout(scheduleId: string): Promise<ScheduleLayout | undefined> {
+    const layout = await this.local.get(keys.layout(scheduleId), LAYOUT_TTL_MS, () => this.repository.layout(scheduleId))
     // An unknown id is not remembered: the schedule may be created the next moment.
-    if (!layout) await this.local.invalidate(`layout:${scheduleId}`)
+    if (!layout) await this.local.invalidate(keys.layout(scheduleId))
     return layout
   }
 
-  async getLayout(scheduleId: string): Promise<ScheduleLayout | undefined> {
-    const schedule = await this.db.selectFrom('schedules').selectAll().where('id', '=', scheduleId).executeTakeFirst()
-    if (!schedule) return undefined
-    const sections = await this.db
-      .selectFrom('schedule_sections')
-      .selectAll()
-      .where('schedule_id', '=', scheduleId)
-      .orderBy('position')
-      .execute()
-    return {
-      scheduleId,
-      concertId: schedule.concert_id,
-      startsAt: schedule.starts_at,
-      totalSeats: schedule.total_seats,
-      sections: sections.map((s) => ({
-        name: s.name,
-        firstSeatNo: s.first_seat_no,
-        rows: s.rows,
-        seatsPerRow: s.seats_per_row,
-        price: s.price,
-      })),
-    }
-  }
-
-  /** A concert by id, for hot paths (the queue and the gate); null-safe for unknown ids. */
-  async getConcertCached(concertId: string): Promise<Concert | undefined> {
-    const stored = await this.cache.get(`concert:${concertId}`, CONCERT_TTL_MS, async () => {
-      const concert = await this.getConcert(concertId)
+  async concert(concertId: string): Promise<Concert | undefined> {
+    const stored = await this.cache.get(keys.concert(concertId), CONCERT_TTL_MS, async () => {
+      const concert = await this.repository.concert(concertId)
       return concert ? storeConcert(concert) : null
     })
     return stored ? loadConcert(stored) : undefined
   }
 
-  async listConcerts(): Promise<Concert[]> {
-    const stored = await this.cache.get('concerts', CONCERTS_TTL_MS, async () => {
-      const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
-      return rows.map((r) => storeConcert(toConcert(r)))
-    })
+  async concerts(): Promise<Concert[]> {
+    const stored = await this.cache.get(keys.concerts, CONCERTS_TTL_MS, async () => (await this.repository.concerts()).map(storeConcert))
     return stored.map(loadConcert)
   }
 
-  async getConcert(concertId: string): Promise<Concert | undefined> {
-    const row = await this.db.selectFrom('concerts').selectAll().where('id', '=', concertId).executeTakeFirst()
-    return row && toConcert(row)
-  }
-
-  /**
-   * The dates of a concert that have not started, with their free seats. A seat is free when
-   * available, or held past its expiry; only taken seats are counted, through a partial index.
-   */
-  async listSchedules(concertId: string): Promise<ScheduleSummary[]> {
-    const stored = await this.cache.get(scheduleListKey(concertId), SCHEDULES_TTL_MS, async () =>
-      (await this.loadSchedules(concertId)).map((s) => ({ ...s, startsAt: s.startsAt.toISOString() })),
+  /** The dates of a concert that have not started. */
+  async upcomingSchedules(concertId: string): Promise<ScheduleSummary[]> {
+    const now = this.clock.now()
+    const stored = await this.cache.get(keys.schedules(concertId), SCHEDULES_TTL_MS, async () =>
+      (await this.repository.upcomingSchedules(concertId, new Date(now))).map((s) => ({ ...s, startsAt: s.startsAt.toISOString() })),
     )
-    return stored.map((s) => ({ ...s, startsAt: new Date(s.startsAt) }))
-  }
-
-  private async loadSchedules(concertId: string): Promise<ScheduleSummary[]> {
-    const now = new Date(this.clock.now())
-    const rows = await this.db
-      .selectFrom('schedules as s')
-      .select((eb) => [
-        's.id',
-        's.starts_at',
-        's.total_seats',
-        eb
-          .selectFrom('seats as t')
-          .select(eb.fn.countAll<number>().as('n'))
-          .whereRef('t.schedule_id', '=', 's.id')
-          .where('t.status', '<>', 'AVAILABLE')
-          .where((w) => w.or([w('t.status', '=', 'SOLD'), w('t.held_until', '>', now)]))
-          .as('taken'),
-      ])
-      .where('s.concert_id', '=', concertId)
-      .where('s.starts_at', '>', now)
-      .orderBy('s.starts_at')
-      .orderBy('s.id')
-      .execute()
-    return rows.map((r) => ({
-      scheduleId: r.id,
-      startsAt: r.starts_at,
-      totalSeats: r.total_seats,
-      availableSeats: r.total_seats - Number(r.taken ?? 0),
-    }))
+    return stored.map((s) => ({ ...s, startsAt: new Date(s.startsAt) })).filter((s) => s.startsAt.getTime() > now)
   }
 
   /**
    * Given only one of the two opening times, the other takes its value: a sale time alone means
    * the line forms when the sale opens, with no pre-queue.
    */
-  async createConcert(input: NewConcert, db: Db = this.db): Promise<Concert> {
+  async createConcert(input: NewConcert, db?: Tx): Promise<Concert> {
     const queueOpensAt = input.queueOpensAt ?? input.saleOpensAt ?? null
     const saleOpensAt = input.saleOpensAt ?? input.queueOpensAt ?? null
     if (queueOpensAt && saleOpensAt && queueOpensAt > saleOpensAt) {
       throw badRequest('queueOpensAt', 'must not be later than saleOpensAt')
     }
     const now = new Date(this.clock.now())
-    const row = await db
-      .insertInto('concerts')
-      .values({
+    const concert = await this.repository.insertConcert(
+      {
         id: newId('con', now.getTime()),
         title: input.title,
         performer: input.performer,
@@ -235,57 +138,39 @@ export class CatalogService {
         queue_opens_at: queueOpensAt,
         sale_opens_at: saleOpensAt,
         created_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await this.cache.invalidate('concerts', `concert:${row.id}`)
-    return toConcert(row)
+      },
+      db,
+    )
+    await this.cache.invalidate(keys.concerts, keys.concert(concert.concertId))
+    return concert
   }
 
   /**
-   * Creates a date with its seat map and every seat row. The seats come from one
-   * INSERT … SELECT generate_series, so a 60,000-seat stadium is one statement, not 60,000.
+   * Creates a date with its seat map and every seat, in one transaction (the caller's, if any).
+   * The seats come from one statement, so a 60,000-seat stadium is not 60,000 inserts.
    */
-  async createSchedule(
-    concertId: string,
-    input: NewSchedule,
-    db: Db = this.db,
-  ): Promise<{ scheduleId: string; totalSeats: number }> {
-    const concert = await db.selectFrom('concerts').select('id').where('id', '=', concertId).executeTakeFirst()
-    if (!concert) throw notFound('concert')
+  async createSchedule(concertId: string, input: NewSchedule, db?: Tx): Promise<{ scheduleId: string; totalSeats: number }> {
     const now = this.clock.now()
     if (input.startsAt.getTime() <= now) throw badRequest('startsAt', 'must be in the future')
     const names = new Set(input.sections.map((s) => s.name))
     if (names.size !== input.sections.length) throw badRequest('sections', 'section names must be unique')
-    const totalSeats = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0)
+    let firstSeatNo = 1
+    const sections = input.sections.map((s) => {
+      const section = { ...s, firstSeatNo }
+      firstSeatNo += s.rows * s.seatsPerRow
+      return section
+    })
+    const totalSeats = firstSeatNo - 1
     if (totalSeats > MAX_SEATS_PER_SCHEDULE) {
       throw badRequest('sections', `a schedule has at most ${MAX_SEATS_PER_SCHEDULE} seats (these sections have ${totalSeats})`)
     }
-    const scheduleId = newId('sch', now)
-    await inTransaction(db, async (trx) => {
-      await trx
-        .insertInto('schedules')
-        .values({ id: scheduleId, concert_id: concertId, starts_at: input.startsAt, total_seats: totalSeats, created_at: new Date(now) })
-        .execute()
-      let firstSeatNo = 1
-      const sections: NewSection[] = input.sections.map((s, position) => {
-        const section = {
-          schedule_id: scheduleId,
-          position,
-          name: s.name,
-          rows: s.rows,
-          seats_per_row: s.seatsPerRow,
-          first_seat_no: firstSeatNo,
-          price: s.price,
-        }
-        firstSeatNo += s.rows * s.seatsPerRow
-        return section
-      })
-      await trx.insertInto('schedule_sections').values(sections).execute()
-      await sql`insert into seats (schedule_id, seat_no)
-                select ${scheduleId}, n from generate_series(1, ${totalSeats}::int) as n`.execute(trx)
+    const layout: ScheduleLayout = { scheduleId: newId('sch', now), concertId, startsAt: input.startsAt, totalSeats, sections }
+    await inTransaction(db ?? this.repository.db, async (trx) => {
+      if (!(await this.repository.concert(concertId, trx))) throw notFound('concert')
+      await this.repository.insertSchedule(layout, new Date(now), trx)
+      await this.seats.createSeats(layout.scheduleId, totalSeats, trx)
     })
-    await this.cache.invalidate(scheduleListKey(concertId))
-    return { scheduleId, totalSeats }
+    await this.cache.invalidate(keys.schedules(concertId))
+    return { scheduleId: layout.scheduleId, totalSeats }
   }
 }

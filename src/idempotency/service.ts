@@ -1,125 +1,94 @@
 import { isDeepStrictEqual } from 'node:util'
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
-import { AppError, conflict } from '../shared/errors.js'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../platform/clock.js'
+import type { Tx } from '../platform/db/database.js'
+import { AppError, type ErrorCode } from '../platform/errors.js'
 
-/** A key this request holds while its work runs. */
-export class Claim {
-  constructor(
-    readonly userId: string,
-    readonly route: string,
-    readonly key: string,
-  ) {}
-
-  where(db: Db) {
-    return db
-      .updateTable('idempotency_keys')
-      .where('user_id', '=', this.userId)
-      .where('route', '=', this.route)
-      .where('key', '=', this.key)
-  }
-}
-
-/** What a finished request answered: a success, or a 409 refusal kept as its code and detail. */
-export interface Answer<T = unknown> {
-  status: number
-  body: T
-}
-
-interface StoredRefusal {
-  code: string
+/** A 409 refusal, kept as it was thrown so a retry gets the same problem. */
+interface Refusal {
+  code: ErrorCode
   detail: string
   extra: Record<string, unknown>
+}
+
+/** What a finished request answered: its result, or its 409 refusal. */
+type Answer = { ok: unknown } | { refused: Refusal }
+
+interface IdempotencyKeysTable {
+  user_id: string
+  route: string
+  key: string
+  request_body: unknown
+  /** Null while the first request is still running. */
+  answer: Answer | null
+  created_at: Date
+}
+
+export interface IdempotencyTables {
+  idempotency_keys: IdempotencyKeysTable
+}
+
+/** A key this request holds while its work runs. */
+interface Claim {
+  userId: string
+  route: string
+  key: string
 }
 
 /** A key whose first request died before finishing may be taken over after this long. */
 const ABANDONED_AFTER_MS = 60_000
 /** Keys are kept at least this long (the sweep removes them after twice that). */
-export const KEY_RETENTION_MS = 24 * 3600 * 1000
+const KEY_RETENTION_MS = 24 * 3600 * 1000
 
 /**
  * `Idempotency-Key`, scoped to the user and the route. The key is claimed first (so a retry
  * while the first request runs is 409), then the work and the stored answer commit in one
- * transaction: a replay can never disagree with what happened.
+ * transaction: a replay can never disagree with what happened. A 409 refusal is a finished
+ * answer too and is replayed; any other failure frees the key for a retry.
  */
 export class IdempotencyService {
   constructor(
-    private readonly db: Db,
+    private readonly db: Kysely<IdempotencyTables>,
     private readonly clock: Clock,
   ) {}
 
   /**
-   * Claims the key for this request, or returns the finished answer to replay (a stored refusal
-   * is thrown again). 422 if the key was used with another body; 409 while another request runs.
+   * Runs `work` once per key: a retry with the same body replays the first answer (a stored
+   * refusal is thrown again); another body is 422; a retry while the first runs is 409. Without
+   * a key the work runs as it is, on the database itself.
    */
-  async begin(userId: string, route: string, key: string, body: unknown): Promise<Claim | Answer> {
-    const previous = await this.claim(userId, route, key, body)
-    return previous ?? new Claim(userId, route, key)
-  }
-
-  /** Runs the claimed request's work and stores its answer in the same transaction. */
-  async complete<T>(claim: Claim, work: (trx: Db) => Promise<Answer<T>>): Promise<Answer<T>> {
+  async run<T>(userId: string, route: string, key: string | undefined, body: unknown, work: (trx: Tx) => Promise<T>): Promise<T> {
+    if (key === undefined) return work(this.db)
+    const claim: Claim = { userId, route, key }
+    const previous = await this.claim(claim, body)
+    if (previous) return replay(previous) as T
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const answer = await work(trx)
-        await claim
-          .where(trx)
-          .set({ response_status: answer.status, response_body: JSON.stringify(answer.body) })
-          .execute()
-        return answer
+        const result = await work(trx)
+        await this.keyOf(claim, trx).set({ answer: JSON.stringify({ ok: result }) as never }).execute()
+        return result
       })
     } catch (err) {
-      await this.settleFailure(claim, err)
+      if (err instanceof AppError && err.status === 409) {
+        const refused: Refusal = { code: err.code, detail: err.detail, extra: err.extra }
+        await this.keyOf(claim).set({ answer: JSON.stringify({ refused }) as never }).execute()
+      } else {
+        await this.abandon(claim).catch(() => {})
+      }
       throw err
-    }
-  }
-
-  /** A 409 refusal is a finished answer and is kept; anything else frees the key for a retry. */
-  private async settleFailure(claim: Claim, err: unknown) {
-    if (err instanceof AppError && err.status === 409) {
-      const refusal: StoredRefusal = { code: err.code, detail: err.detail, extra: err.extra }
-      await claim.where(this.db).set({ response_status: 409, response_body: JSON.stringify(refusal) }).execute()
-    } else {
-      await this.abandon(claim).catch(() => {})
     }
   }
 
   /**
-   * For work that stores its own success answer on the claimed key in the same atomic statement
-   * (one round trip instead of a transaction around two); refusals and failures are handled here.
+   * The finished answer of this key, if there is one; for a request that must check its key
+   * before anything else (a payment retry is replayed before the queue gate).
    */
-  async completeInline<T>(claim: Claim, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work()
-    } catch (err) {
-      await this.settleFailure(claim, err)
-      throw err
-    }
-  }
-
-  /** Frees a claimed key whose request was refused before its work began. */
-  async abandon(claim: Claim): Promise<void> {
-    await this.db
-      .deleteFrom('idempotency_keys')
-      .where('user_id', '=', claim.userId)
-      .where('route', '=', claim.route)
-      .where('key', '=', claim.key)
-      .where('response_status', 'is', null)
-      .execute()
-  }
-
-  /** Runs `work` once per key: a retry replays the first finished answer. */
-  async run<T>(
-    userId: string,
-    route: string,
-    key: string | undefined,
-    body: unknown,
-    work: (trx: Db) => Promise<Answer<T>>,
-  ): Promise<Answer<T>> {
-    // Without a key the work runs as it is: each use is one atomic statement.
-    if (key === undefined) return work(this.db)
-    const claimed = await this.begin(userId, route, key, body)
-    return claimed instanceof Claim ? this.complete(claimed, work) : (claimed as Answer<T>)
+  async finished<T>(userId: string, route: string, key: string | undefined, body: unknown): Promise<T | undefined> {
+    if (key === undefined) return undefined
+    const row = await this.find({ userId, route, key })
+    if (!row?.answer) return undefined
+    assertSameBody(row.request_body, body)
+    return replay(row.answer) as T
   }
 
   /** Removes keys past twice their retention. */
@@ -131,56 +100,68 @@ export class IdempotencyService {
   }
 
   /** Claims the key, or returns the finished answer to replay; 409 while another request runs it. */
-  private async claim(userId: string, route: string, key: string, body: unknown): Promise<Answer | undefined> {
+  private async claim(claim: Claim, body: unknown): Promise<Answer | undefined> {
     const now = new Date(this.clock.now())
     const claimed = await this.db
       .insertInto('idempotency_keys')
-      .values({ user_id: userId, route, key, request_body: JSON.stringify(body), created_at: now })
+      .values({ user_id: claim.userId, route: claim.route, key: claim.key, request_body: JSON.stringify(body), answer: null, created_at: now })
       .onConflict((oc) => oc.doNothing())
       .returning('key')
       .executeTakeFirst()
     if (claimed) return undefined
-    const row = await this.find(userId, route, key)
-    if (!row) return this.claim(userId, route, key, body)
-    this.assertSameBody(row.request_body, body)
-    if (row.response_status !== null) return this.replay(row)
+    const row = await this.find(claim)
+    if (!row) return this.claim(claim, body)
+    assertSameBody(row.request_body, body)
+    if (row.answer !== null) return row.answer
     if (row.created_at.getTime() < now.getTime() - ABANDONED_AFTER_MS) {
-      const taken = await this.db
-        .updateTable('idempotency_keys')
+      const taken = await this.keyOf(claim)
         .set({ created_at: now })
-        .where('user_id', '=', userId)
-        .where('route', '=', route)
-        .where('key', '=', key)
-        .where('response_status', 'is', null)
+        .where('answer', 'is', null)
         .where('created_at', '=', row.created_at)
         .returning('key')
         .executeTakeFirst()
       if (taken) return undefined
     }
-    throw conflict('IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still running; retry shortly')
+    throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still running; retry shortly')
   }
 
-  private find(userId: string, route: string, key: string) {
+  /** Frees a claimed key whose request failed before finishing. */
+  private async abandon(claim: Claim): Promise<void> {
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('user_id', '=', claim.userId)
+      .where('route', '=', claim.route)
+      .where('key', '=', claim.key)
+      .where('answer', 'is', null)
+      .execute()
+  }
+
+  private keyOf(claim: Claim, db: Tx = this.db) {
+    return (db as Kysely<IdempotencyTables>)
+      .updateTable('idempotency_keys')
+      .where('user_id', '=', claim.userId)
+      .where('route', '=', claim.route)
+      .where('key', '=', claim.key)
+  }
+
+  private find(claim: Claim) {
     return this.db
       .selectFrom('idempotency_keys')
       .selectAll()
-      .where('user_id', '=', userId)
-      .where('route', '=', route)
-      .where('key', '=', key)
+      .where('user_id', '=', claim.userId)
+      .where('route', '=', claim.route)
+      .where('key', '=', claim.key)
       .executeTakeFirst()
   }
+}
 
-  private assertSameBody(stored: unknown, body: unknown) {
-    if (!isDeepStrictEqual(stored, JSON.parse(JSON.stringify(body ?? null)))) {
-      throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body')
-    }
+function assertSameBody(stored: unknown, body: unknown) {
+  if (!isDeepStrictEqual(stored, JSON.parse(JSON.stringify(body ?? null)))) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body')
   }
+}
 
-  private replay(row: { response_status: number | null; response_body: unknown }): Answer {
-    if (row.response_status === 409) {
-      const r = row.response_body as StoredRefusal
-      throw new AppError(409, r.code, r.detail, r.extra)
-    }
-    return { status: row.response_status!, body: row.response_body }
-  }
+function replay(answer: Answer): unknown {
+  if ('refused' in answer) throw new AppError(answer.refused.code, answer.refused.detail, answer.refused.extra)
+  return answer.ok
 }

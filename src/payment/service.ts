@@ -1,11 +1,11 @@
-import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
-import { AppError, conflict, notFound } from '../shared/errors.js'
-import { newId } from '../shared/ids.js'
-import type { Claim } from '../idempotency/service.js'
-import type { Cache } from '../cache/cache.js'
-import { seatKeys } from '../reservation/service.js'
+import type { IdempotencyService } from '../idempotency/service.js'
+import type { Clock } from '../platform/clock.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { newId } from '../platform/ids.js'
+import type { QueueService } from '../queue/service.js'
+import type { QueueClaims } from '../queue/tokens.js'
+import type { ReservationService } from '../reservation/service.js'
+import type { PaymentRepository, PayOutcome, PayResult } from './repository.js'
 
 export interface Payment {
   paymentId: string
@@ -15,58 +15,76 @@ export interface Payment {
   status: 'PAID'
 }
 
-const refusals: Record<string, string> = {
-  ALREADY_PAID: 'this reservation is already paid',
-  HOLD_RELEASED: 'this hold was released',
-  HOLD_EXPIRED: 'the hold has expired; hold the seat again',
+export interface PayRequest {
+  userId: string
+  reservationId: string
+  /** The Queue-Token header, checked after a replay (a finished payment is answered even once its token has ended). */
+  queueToken: string | undefined
+  idempotencyKey: string | undefined
+}
+
+const ROUTE = 'payments'
+
+const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> = {
+  NOT_FOUND: () => notFound('reservation'),
+  WRONG_CONCERT: () => new AppError('QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert'),
+  ALREADY_PAID: () => new AppError('ALREADY_PAID', 'this reservation is already paid'),
+  HOLD_RELEASED: () => new AppError('HOLD_RELEASED', 'this hold was released'),
+  HOLD_EXPIRED: () => new AppError('HOLD_EXPIRED', 'the hold has expired; hold the seat again'),
+  INSUFFICIENT_BALANCE: (r) =>
+    new AppError('INSUFFICIENT_BALANCE', `the balance ${r.balance} does not cover the price ${r.price}`, { balance: r.balance, price: r.price }),
 }
 
 /**
- * Payment is one transaction (the database function pay_reservation, one round trip): the hold
- * is the user's and live, the balance covers the price, the balance goes down, the seat is sold,
- * the reservation confirmed, a payment and a ledger entry written — all of it or none.
+ * Paying for a held seat from the balance: the whole flow, top to bottom. The payment itself is
+ * one transaction in the database (hold confirmed, balance debited, payment and ledger written:
+ * all or none); the queue token ends after it, which frees the fan's slot.
  */
 export class PaymentService {
   constructor(
+    private readonly repository: PaymentRepository,
+    private readonly queue: QueueService,
+    private readonly reservations: ReservationService,
+    private readonly idempotency: IdempotencyService,
     private readonly clock: Clock,
-    private readonly cache: Cache,
   ) {}
 
+  async pay({ userId, reservationId, queueToken, idempotencyKey }: PayRequest): Promise<Payment> {
+    const body = { reservationId }
+    // 1. A retry of a finished payment is answered before the gate: its token has ended by now.
+    const replayed = await this.idempotency.finished<Payment>(userId, ROUTE, idempotencyKey, body)
+    if (replayed) return replayed
+
+    // 2. The gate, with its one exception for money: a token that ended by its payment or its
+    //    hard limit may still pay the live holds taken under it.
+    const claims = this.queue.verifyToken(queueToken)
+    const concertId = await this.admit(userId, claims, reservationId)
+
+    // 3. The payment, once per Idempotency-Key.
+    const paid = await this.idempotency.run(userId, ROUTE, idempotencyKey, body, async (trx) => {
+      const now = this.clock.now()
+      const paymentId = newId('pay', now)
+      const result = await this.repository.pay(paymentId, userId, reservationId, new Date(now), concertId, trx)
+      if (result.outcome !== 'PAID') throw refusals[result.outcome](result)
+      return { paymentId, reservationId, amount: result.price!, balance: result.balance!, status: 'PAID' as const, scheduleId: result.schedule_id!, concertId: result.concert_id! }
+    })
+    await this.reservations.seatsChanged(paid.scheduleId, paid.concertId)
+
+    // 4. The token ends and its slot frees. Paid is paid: if this fails, the token still ends by its idle limit.
+    await this.queue.endAfterPayment(claims).catch(() => undefined)
+    return { paymentId: paid.paymentId, reservationId, amount: paid.amount, balance: paid.balance, status: 'PAID' }
+  }
+
   /**
-   * `concertId`, when given, is the only concert whose reservations may be paid (else 403).
-   * `answerOn`, a claimed Idempotency-Key, receives the success answer in the same statement.
+   * The concert whose reservations this request may pay (checked inside the payment: 403 for
+   * another concert's), or null when the reservation has been checked here already. The common
+   * case costs one store read: an ACTIVE token of this user.
    */
-  async pay(userId: string, reservationId: string, db: Db, concertId?: string, answerOn?: Claim): Promise<Payment> {
-    const now = this.clock.now()
-    const paymentId = newId('pay', now)
-    const call = sql`pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${new Date(now)}, ${concertId ?? null})`
-    type Outcome = { outcome: string; price: number | null; balance: number | null; schedule: string | null; concert: string | null }
-    const { rows } = await (answerOn
-      ? sql<Outcome>`
-          with p as (select * from ${call}),
-          answered as (
-            update idempotency_keys k set response_status = 201,
-              response_body = jsonb_build_object('paymentId', ${paymentId}::text, 'reservationId', ${reservationId}::text,
-                                                 'amount', p.price, 'balance', p.balance, 'status', 'PAID')
-            from p
-            where p.outcome = 'PAID' and k.user_id = ${answerOn.userId} and k.route = ${answerOn.route} and k.key = ${answerOn.key}
-          )
-          select * from p`
-      : sql<Outcome>`select * from ${call}`
-    ).execute(db)
-    const { outcome, price, balance, schedule, concert } = rows[0]!
-    switch (outcome) {
-      case 'PAID':
-        await this.cache.invalidate(...seatKeys(schedule!, concert!))
-        return { paymentId, reservationId, amount: price!, balance: balance!, status: 'PAID' }
-      case 'NOT_FOUND':
-        throw notFound('reservation')
-      case 'WRONG_CONCERT':
-        throw new AppError(403, 'QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert')
-      case 'INSUFFICIENT_BALANCE':
-        throw conflict('INSUFFICIENT_BALANCE', `the balance ${balance} does not cover the price ${price}`, { balance, price })
-      default:
-        throw conflict(outcome, refusals[outcome] ?? outcome)
-    }
+  private async admit(userId: string, claims: QueueClaims, reservationId: string): Promise<string | null> {
+    if (await this.queue.isActive(claims, userId)) return claims.concertId
+    const reservation = await this.reservations.find(userId, reservationId)
+    const heldUnderThisToken = reservation?.status === 'HELD' && reservation.queueTokenId === claims.tokenId
+    await this.queue.admit(claims, userId, reservation?.concertId, { mayPayHoldsOfEndedToken: heldUnderThisToken })
+    return reservation?.concertId ?? null
   }
 }

@@ -1,37 +1,56 @@
-import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import { Coalescer } from '../shared/coalescer.js'
-import {
-  type AdmissionLimits,
-  admissionBounds,
-  type EndReason,
-  type EntryState,
-  type JoinResult,
-  promotesOnFree,
-  type QueueFigures,
-  type RecentAdmissions,
-  type TickResult,
-  type WaitingRoomStore,
-} from './store.js'
+import { type Kysely, sql } from 'kysely'
+import { Coalescer } from '../platform/coalescer.js'
+import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
+import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult } from './store.js'
 
 /** A status poll refreshes last_seen_at at most this often: fewer writes, same outcome. */
-const SEEN_GRANULARITY_MS = 1000
+const SEEN_GRANULARITY = '1000 milliseconds'
 /** The gate slides an admission only when that moves it by at least this much. */
-const SLIDE_GRANULARITY_MS = 1000
+const SLIDE_GRANULARITY = '1000 milliseconds'
 /**
  * Batches of one concert running at once in one process; calls arriving meanwhile gather into the
  * next batch, so under a crowd each round trip carries many joins or polls.
  */
 const BATCHES_IN_FLIGHT = 2
 
-interface EntryRow {
-  status: 'WAITING' | 'ACTIVE' | 'ENDED'
+type EntryStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED'
+
+interface QueueEntriesTable {
+  token_id: string
+  concert_id: string
+  user_id: string
+  /** Arrival order; a pre-queue join gets a random negative key, so the pre-queue sorts first, shuffled. */
+  order_key: number
+  status: EntryStatus
+  joined_at: Date
   last_seen_at: Date
+  admitted_at: Date | null
+  active_until: Date | null
+  active_max_until: Date | null
+  ended_at: Date | null
+  end_reason: EndReason | null
+}
+
+interface QueueTicksTable {
+  concert_id: string
+  /** When admission last ran (epoch ms); a tick runs once per window floor(now / tickMs). */
+  last_tick_at: number
+}
+
+export interface QueueTables {
+  queue_entries: QueueEntriesTable
+  queue_ticks: QueueTicksTable
+}
+
+/** An entry as the functions in sql/ return it; no row (or a null status) means no such entry. */
+interface StateRow {
+  status: EntryStatus | null
+  end_reason?: EndReason | null
   active_until: Date | null
   ahead: number | null
 }
 
-type JoinRow = EntryRow & { token_id: string; joined_at: Date; created: boolean }
+type JoinRow = StateRow & { token_id: string; joined_at: Date; created: boolean }
 
 interface JoinCall {
   tokenId: string
@@ -47,41 +66,40 @@ interface StatusCall {
   staleBefore: number
 }
 
-/**
- * The waiting room in the database (the week-4 design, made fast): positions are index range counts
- * (`queue_positions`, one pass for a whole batch), admission and expiry are set-based updates, and a per-concert row in queue_ticks is the
- * lock that makes counting and admitting one step across processes.
- */
-export class DbWaitingRoomStore implements WaitingRoomStore {
-  readonly #joins: Coalescer<JoinCall, JoinRow>
-  readonly #polls: Coalescer<StatusCall, EntryRow | undefined>
+const toState = (row: StateRow | undefined): EntryState => {
+  switch (row?.status ?? 'EXPIRED') {
+    case 'WAITING':
+      return { state: 'WAITING', position: row!.ahead! + 1 }
+    case 'ACTIVE':
+      return { state: 'ACTIVE', activeUntil: row!.active_until!.getTime() }
+    case 'EXPIRED':
+      return { state: 'EXPIRED', reason: row?.end_reason ?? null }
+  }
+}
 
-  constructor(private readonly db: Db) {
+/**
+ * The queue in the database (the week-4 design, made fast): positions are index range counts
+ * (`queue_positions`, one pass for a whole batch), admission and expiry are set-based updates,
+ * and a per-concert row in queue_ticks is the lock that makes counting and admitting one step
+ * across processes. The functions it calls are in sql/.
+ */
+export class DbQueueStore implements QueueStore {
+  readonly #joins: Coalescer<JoinCall, JoinRow>
+  readonly #polls: Coalescer<StatusCall, StateRow>
+
+  constructor(private readonly db: Kysely<QueueTables>) {
     const options = { maxInFlight: BATCHES_IN_FLIGHT }
     this.#joins = new Coalescer((concertId, calls) => this.joinMany(concertId, calls), options)
     this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
   }
 
-  async join(
-    concertId: string,
-    userId: string,
-    tokenId: string,
-    prequeueKey: number | null,
-    now: number,
-    limits: AdmissionLimits,
-  ): Promise<JoinResult> {
-    const row = await this.#joins.run(concertId, { tokenId, userId, prequeueKey, now, staleBefore: now - limits.waitingIdleMs })
-    return {
-      tokenId: row.token_id,
-      joinedAt: row.joined_at.getTime(),
-      created: row.created,
-      state: this.toState(row, now, limits.waitingIdleMs),
-    }
+  async join(concertId: string, userId: string, tokenId: string, prequeueKey: number | null, now: number, s: QueueSettings): Promise<JoinResult> {
+    const row = await this.#joins.run(concertId, { tokenId, userId, prequeueKey, now, staleBefore: now - s.waitingIdleS * 1000 })
+    return { tokenId: row.token_id, joinedAt: row.joined_at.getTime(), created: row.created, state: toState(row) }
   }
 
-  async status(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
-    const row = await this.#polls.run(concertId, { tokenId, now, staleBefore: now - limits.waitingIdleMs })
-    return this.toState(row, now, limits.waitingIdleMs)
+  async status(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
+    return toState(await this.#polls.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000 }))
   }
 
   private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
@@ -92,72 +110,68 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     return rows
   }
 
-  private async statusMany(concertId: string, calls: StatusCall[]): Promise<(EntryRow | undefined)[]> {
-    const { rows } = await sql<EntryRow>`
+  private async statusMany(concertId: string, calls: StatusCall[]): Promise<StateRow[]> {
+    const { rows } = await sql<StateRow>`
       select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
-        ${`${SEEN_GRANULARITY_MS} milliseconds`}::interval)`.execute(this.db)
-    // A token that is not this concert's comes back with no status: no entry.
-    return rows.map((row) => (row.status === null ? undefined : row))
+        ${SEEN_GRANULARITY}::interval)`.execute(this.db)
+    return rows
   }
 
-  async touch(concertId: string, tokenId: string, now: number, limits: AdmissionLimits): Promise<EntryState> {
-    const slideTo = sql`least(${new Date(now + limits.activeIdleMs)}::timestamptz, q.active_max_until)`
-    const { rows } = await sql<EntryRow & { slid_until: Date | null }>`
-      with e as (
-        select token_id, status, order_key, last_seen_at, active_until
-        from queue_entries where token_id = ${tokenId} and concert_id = ${concertId}
-      ), slid as (
-        update queue_entries q set active_until = ${slideTo}
-        where q.token_id = ${tokenId} and q.status = 'ACTIVE' and q.active_until > ${new Date(now)}
-          and q.active_until < ${slideTo} - ${`${SLIDE_GRANULARITY_MS} milliseconds`}::interval
-        returning q.active_until
-      )
-      select e.status, e.last_seen_at, e.active_until, (select active_until from slid) as slid_until, p.ahead
-      from e left join queue_positions(${concertId}, array[${tokenId}]) p on e.status = 'WAITING'`.execute(this.db)
-    const row = rows[0]
-    if (row?.slid_until) return { state: 'ACTIVE', activeUntil: row.slid_until.getTime() }
-    return this.toState(row, now, limits.waitingIdleMs)
+  async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
+    const { rows } = await sql<StateRow>`
+      select * from queue_touch(${concertId}, ${tokenId}, ${new Date(now)}, ${`${s.activeIdleS} seconds`}::interval,
+        ${new Date(now - s.waitingIdleS * 1000)}, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
+    return toState(rows[0])
   }
 
   async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
-    const { rows } = await sql<EntryRow>`
-      select e.status, e.last_seen_at, e.active_until, p.ahead
+    const { rows } = await sql<StateRow>`
+      select case when e.status = 'ACTIVE' and e.active_until <= ${new Date(now)} then 'EXPIRED' else e.status end as status,
+        coalesce(e.end_reason, queue_lapse_reason(e.status, e.last_seen_at, e.active_until, e.active_max_until, ${new Date(now)}, null)) as end_reason,
+        e.active_until, p.ahead
       from queue_entries e left join queue_positions(${concertId}, array[${tokenId}]) p on e.status = 'WAITING'
       where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(this.db)
-    return this.toState(rows[0], now, null)
+    return toState(rows[0])
   }
 
-  async end(concertId: string, tokenId: string, reason: EndReason, now: number, limits: AdmissionLimits): Promise<boolean> {
-    const endEntry = (db: Db) =>
-      db
-        .updateTable('queue_entries')
-        .set({ status: 'ENDED', ended_at: new Date(now), end_reason: reason })
-        .where('token_id', '=', tokenId)
-        .where('concert_id', '=', concertId)
-        .where('status', '<>', 'ENDED')
-        .returning('token_id')
-        .executeTakeFirst()
-    if (!promotesOnFree(limits)) return (await endEntry(this.db)) !== undefined
+  async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID', now: number, s: QueueSettings): Promise<boolean> {
+    const endEntry = async (db: Kysely<QueueTables>) => {
+      const at = new Date(now)
+      const staleBefore = new Date(now - s.waitingIdleS * 1000)
+      // An entry that had already lapsed ends with the reason it lapsed, and was not live.
+      const { rows } = await sql<{ lapsed: EndReason | null }>`
+        with e as (
+          select token_id,
+            queue_lapse_reason(status, last_seen_at, active_until, active_max_until, ${at}, ${staleBefore}) as lapsed
+          from queue_entries where token_id = ${tokenId} and concert_id = ${concertId} and status <> 'EXPIRED'
+          for update
+        )
+        update queue_entries q set status = 'EXPIRED', ended_at = ${at}, end_reason = coalesce(e.lapsed, ${reason})
+        from e where q.token_id = e.token_id
+        returning e.lapsed`.execute(db)
+      return rows.length === 1 && rows[0]!.lapsed === null
+    }
+    if (!promotesOnFree(s)) return endEntry(this.db)
     return this.db.transaction().execute(async (trx) => {
       // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
       await this.lockTick(trx, concertId)
       const ended = await endEntry(trx)
-      if (ended) await this.admitNext(trx, concertId, now, limits)
-      return ended !== undefined
+      if (ended) await this.admitNext(trx, concertId, now, s)
+      return ended
     })
   }
 
-  async tick(concertId: string, now: number, limits: AdmissionLimits): Promise<TickResult> {
+  async tick(concertId: string, now: number, s: QueueSettings): Promise<TickResult> {
     return this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('queue_ticks').values({ concert_id: concertId }).onConflict((oc) => oc.doNothing()).execute()
+      await trx.insertInto('queue_ticks').values({ concert_id: concertId, last_tick_at: 0 }).onConflict((oc) => oc.doNothing()).execute()
       const claimed = await sql`
         update queue_ticks set last_tick_at = ${now}
-        where concert_id = ${concertId} and div(${now}::bigint, ${limits.tickMs}) > div(last_tick_at, ${limits.tickMs})
+        where concert_id = ${concertId} and div(${now}::bigint, ${s.tickMs}) > div(last_tick_at, ${s.tickMs})
         returning concert_id`.execute(trx)
       if (claimed.rows.length === 0) return { ran: false, admitted: 0, expired: 0 }
-      const expired = await this.endStale(trx, concertId, now, limits)
-      const admitted = await this.admitNext(trx, concertId, now, limits)
+      const expired = await this.endLapsed(trx, concertId, now, s)
+      const admitted = await this.admitNext(trx, concertId, now, s)
       return { ran: true, admitted, expired }
     })
   }
@@ -173,17 +187,17 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     return { admittedLastMinute: Number(row.n), firstAdmittedAt: row.first?.getTime() ?? null }
   }
 
-  async figures(concertId: string, now: number, limits: AdmissionLimits): Promise<QueueFigures> {
+  async figures(concertId: string, now: number, s: QueueSettings): Promise<QueueFigures> {
     const { rows } = await sql<{ waiting: number; active: number; admitted: number; p50: number | null }>`
       select
         (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'WAITING'
-           and last_seen_at > ${new Date(now - limits.waitingIdleMs)}) as waiting,
+           and last_seen_at > ${new Date(now - s.waitingIdleS * 1000)}) as waiting,
         (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'ACTIVE'
            and active_until > ${new Date(now)}) as active,
         a.admitted, a.p50
       from (
         select count(*)::int as admitted,
-          percentile_cont(0.5) within group (order by extract(epoch from admitted_at - joined_at))::float8 as p50
+          percentile_cont(0.5) within group (order by greatest(0, extract(epoch from admitted_at - joined_at)))::float8 as p50
         from queue_entries
         where concert_id = ${concertId} and admitted_at > ${new Date(now - 60_000)} and admitted_at <= ${new Date(now)}
       ) a`.execute(this.db)
@@ -196,39 +210,26 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     }
   }
 
-  async close(): Promise<void> {}
-
-  private toState(row: EntryRow | undefined, now: number, waitingIdleMs: number | null): EntryState {
-    if (!row || row.status === 'ENDED') return { state: 'ENDED' }
-    if (row.status === 'ACTIVE') {
-      const until = row.active_until!.getTime()
-      return until > now ? { state: 'ACTIVE', activeUntil: until } : { state: 'ENDED' }
-    }
-    if (waitingIdleMs !== null && row.last_seen_at.getTime() <= now - waitingIdleMs) return { state: 'ENDED' }
-    return { state: 'WAITING', position: row.ahead! + 1 }
-  }
-
-  private async lockTick(trx: Db, concertId: string) {
-    await trx.insertInto('queue_ticks').values({ concert_id: concertId }).onConflict((oc) => oc.doNothing()).execute()
+  private async lockTick(trx: Kysely<QueueTables>, concertId: string) {
+    await trx.insertInto('queue_ticks').values({ concert_id: concertId, last_tick_at: 0 }).onConflict((oc) => oc.doNothing()).execute()
     await trx.selectFrom('queue_ticks').select('concert_id').where('concert_id', '=', concertId).forUpdate().execute()
   }
 
   /** Ends waiting entries that stopped polling and admissions past their idle or hard limit. */
-  private async endStale(trx: Db, concertId: string, now: number, limits: AdmissionLimits) {
+  private async endLapsed(trx: Kysely<QueueTables>, concertId: string, now: number, s: QueueSettings) {
     const at = new Date(now)
+    const staleBefore = new Date(now - s.waitingIdleS * 1000)
     const result = await sql`
-      update queue_entries set status = 'ENDED', ended_at = ${at},
-        end_reason = case when status = 'WAITING' then 'WAITING_IDLE'
-                          when active_until >= active_max_until then 'HARD_LIMIT' else 'ACTIVE_IDLE' end
+      update queue_entries set status = 'EXPIRED', ended_at = ${at},
+        end_reason = queue_lapse_reason(status, last_seen_at, active_until, active_max_until, ${at}, ${staleBefore})
       where concert_id = ${concertId}
-        and ((status = 'WAITING' and last_seen_at <= ${new Date(now - limits.waitingIdleMs)})
-          or (status = 'ACTIVE' and active_until <= ${at}))`.execute(trx)
+        and ((status = 'WAITING' and last_seen_at <= ${staleBefore}) or (status = 'ACTIVE' and active_until <= ${at}))`.execute(trx)
     return Number(result.numAffectedRows ?? 0)
   }
 
   /** Admits the next in line within the strategy's bounds. The caller holds the tick lock. */
-  private async admitNext(trx: Db, concertId: string, now: number, limits: AdmissionLimits): Promise<number> {
-    const { perTick, cap } = admissionBounds(limits)
+  private async admitNext(trx: Kysely<QueueTables>, concertId: string, now: number, s: QueueSettings): Promise<number> {
+    const { perTick, cap } = admissionBounds(s)
     let n = perTick < 0 ? Number.MAX_SAFE_INTEGER : perTick
     if (cap >= 0) {
       const { active } = await trx
@@ -244,11 +245,11 @@ export class DbWaitingRoomStore implements WaitingRoomStore {
     const at = new Date(now)
     const result = await sql`
       update queue_entries set status = 'ACTIVE', admitted_at = ${at},
-        active_until = ${new Date(now + Math.min(limits.activeIdleMs, limits.activeMaxMs))},
-        active_max_until = ${new Date(now + limits.activeMaxMs)}
+        active_until = ${new Date(now + Math.min(s.activeIdleS, s.activeMaxS) * 1000)},
+        active_max_until = ${new Date(now + s.activeMaxS * 1000)}
       where status = 'WAITING' and token_id in (
         select token_id from queue_entries
-        where concert_id = ${concertId} and status = 'WAITING' and last_seen_at > ${new Date(now - limits.waitingIdleMs)}
+        where concert_id = ${concertId} and status = 'WAITING' and last_seen_at > ${new Date(now - s.waitingIdleS * 1000)}
         order by order_key limit ${Math.min(n, 1_000_000)}
         for update
       )`.execute(trx)

@@ -1,31 +1,29 @@
-import type { FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
-import type { Services } from '../services.js'
+import type { FastifyRequest } from 'fastify'
+import type { AccessTokens } from '../users/access-tokens.js'
+import type { QueueService } from './service.js'
 import type { QueueClaims } from './tokens.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the gate: the verified Queue-Token. */
+    /** Set by the gated hook: the validly signed Queue-Token. */
     queueClaims: QueueClaims | undefined
   }
 }
 
 /**
- * The gate a route declares: `...gate(services, (request) => concertIdOf(request))`.
- * Credentials are checked before the body is (401 comes first); the resource's concert is
- * resolved after validation (404), then the token must be this user's, for this concert, and
- * ACTIVE (403) — one store round trip, which also slides the admission.
+ * onRequest hook of a gated route: a valid Bearer token and a validly signed Queue-Token, else
+ * 401, before the body is read. The route's use case then admits the request for the resource's
+ * concert (`QueueService.admit`: 404, 403, and one store round trip that slides the admission).
  */
-export function gate(
-  { accessTokens, waitingRoom }: Pick<Services, 'accessTokens' | 'waitingRoom'>,
-  concertOf: (request: FastifyRequest) => Promise<string | undefined>,
-): { onRequest: onRequestHookHandler; preHandler: preHandlerHookHandler } {
-  return {
-    onRequest: async (request) => {
-      request.userId = await accessTokens.authenticate(request.headers.authorization)
-      request.queueClaims = await waitingRoom.verifyToken(request.headers['queue-token'])
-    },
-    preHandler: async (request) => {
-      await waitingRoom.admit(request.queueClaims!, request.userId, await concertOf(request))
-    },
-  }
+export const gatedHook = (accessTokens: AccessTokens, queue: QueueService) => async (request: FastifyRequest) => {
+  request.userId = accessTokens.authenticate(request.headers.authorization)
+  request.queueClaims = queue.verifyToken(request.headers['queue-token'] as string | undefined)
 }
+
+/** The verified credentials a gated use case receives. */
+export interface Admission {
+  userId: string
+  claims: QueueClaims
+}
+
+export const admissionOf = (request: FastifyRequest): Admission => ({ userId: request.userId, claims: request.queueClaims! })

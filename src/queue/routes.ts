@@ -1,11 +1,11 @@
 import { Type } from 'typebox'
-import { adminHook, userHook } from '../http/auth.js'
-import { DateTime, Id, problems, security } from '../http/schemas.js'
-import type { App } from '../http/types.js'
-import type { Services } from '../services.js'
-import type { QueueStatus } from './service.js'
-
-const Strategy = Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')])
+import { adminHook } from '../platform/http/admin.js'
+import { DateTime, Id, problems, security } from '../platform/http/schemas.js'
+import type { App } from '../platform/http/types.js'
+import type { AccessTokens } from '../users/access-tokens.js'
+import { userHook } from '../users/hooks.js'
+import type { QueueService, QueueStatus } from './service.js'
+import { QueueSettingsPatchSchema, QueueSettingsSchema } from './settings.js'
 
 const QueueStatusSchema = Type.Object({
   token: Type.String({ description: 'Send as the Queue-Token header' }),
@@ -19,22 +19,10 @@ const QueueStatusSchema = Type.Object({
   activeUntil: Type.Union([DateTime, Type.Null()]),
 })
 
-const QueueConfigSchema = Type.Object({
-  strategy: Strategy,
-  admitPerTick: Type.Integer(),
-  tickMs: Type.Integer(),
-  maxActive: Type.Integer(),
-  paused: Type.Boolean(),
-  activeIdleS: Type.Integer(),
-  activeMaxS: Type.Integer(),
-  waitingIdleS: Type.Integer(),
-})
-
 const statusView = (s: QueueStatus) => ({ ...s, activeUntil: s.activeUntil?.toISOString() ?? null })
 
-export function queueRoutes(app: App, services: Services) {
-  const { waitingRoom, accessTokens, config } = services
-  const admin = { onRequest: adminHook(config.adminKey) }
+export function queueRoutes(app: App, { queue, accessTokens, adminKey }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string }) {
+  const admin = { onRequest: adminHook(adminKey) }
 
   app.post(
     '/v1/concerts/:concertId/queue',
@@ -51,7 +39,7 @@ export function queueRoutes(app: App, services: Services) {
       },
     },
     async (request, reply) => {
-      const { created, status } = await waitingRoom.join(request.userId, request.params.concertId)
+      const { created, status } = await queue.join(request.userId, request.params.concertId)
       return reply.status(created ? 201 : 200).send(statusView(status))
     },
   )
@@ -66,7 +54,7 @@ export function queueRoutes(app: App, services: Services) {
         response: { 200: QueueStatusSchema, ...problems(401) },
       },
     },
-    async (request) => statusView(await waitingRoom.status(request.headers['queue-token'])),
+    async (request) => statusView(await queue.status(request.headers['queue-token'] as string | undefined)),
   )
 
   app.delete(
@@ -80,7 +68,7 @@ export function queueRoutes(app: App, services: Services) {
       },
     },
     async (request, reply) => {
-      await waitingRoom.leave(request.headers['queue-token'])
+      await queue.leave(request.headers['queue-token'] as string | undefined)
       return reply.status(204).send(null)
     },
   )
@@ -102,13 +90,13 @@ export function queueRoutes(app: App, services: Services) {
             p50WaitSeconds: Type.Union([Type.Integer(), Type.Null()], {
               description: 'Median wait from joining to admission of those admitted in the last minute',
             }),
-            config: QueueConfigSchema,
+            config: QueueSettingsSchema,
           }),
           ...problems(401, 404),
         },
       },
     },
-    async (request) => waitingRoom.report(request.params.concertId),
+    async (request) => queue.report(request.params.concertId),
   )
 
   app.patch(
@@ -121,19 +109,10 @@ export function queueRoutes(app: App, services: Services) {
         description: 'Takes effect on every process within one tick.',
         security: security.admin,
         params: Type.Object({ concertId: Id }),
-        body: Type.Object(
-          {
-            strategy: Type.Optional(Strategy),
-            admitPerTick: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-            tickMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
-            maxActive: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
-            paused: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false, minProperties: 1 },
-        ),
-        response: { 200: QueueConfigSchema, ...problems(400, 401, 404) },
+        body: QueueSettingsPatchSchema,
+        response: { 200: QueueSettingsSchema, ...problems(400, 401, 404) },
       },
     },
-    async (request) => waitingRoom.configure(request.params.concertId, request.body),
+    async (request) => queue.configure(request.params.concertId, request.body),
   )
 }

@@ -1,11 +1,10 @@
 import { randomInt } from 'node:crypto'
-import type { CatalogService, Concert } from '../catalog/service.js'
-import type { Cache } from '../cache/cache.js'
-import type { Clock } from '../shared/clock.js'
-import { AppError, conflict, notFound } from '../shared/errors.js'
-import { newId } from '../shared/ids.js'
-import type { EffectiveQueueConfig, QueueOverrides, QueueSettingsService } from './settings.js'
-import type { AdmissionLimits, EntryState, QueueFigures, WaitingRoomStore } from './store.js'
+import type { Cache } from '../platform/cache/cache.js'
+import type { Clock } from '../platform/clock.js'
+import { AppError, notFound } from '../platform/errors.js'
+import { newId } from '../platform/ids.js'
+import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './settings.js'
+import type { EntryState, QueueFigures, QueueStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
 export type QueueStatusKind = 'WAITING' | 'ACTIVE' | 'EXPIRED'
@@ -21,7 +20,20 @@ export interface QueueStatus {
 }
 
 export interface QueueReport extends QueueFigures {
-  config: EffectiveQueueConfig
+  config: QueueSettings
+}
+
+/** What the queue needs to know of a concert: when its line forms and when its sale opens. */
+export interface QueueConcert {
+  concertId: string
+  queueOpensAt: Date | null
+  saleOpensAt: Date | null
+}
+
+/** Where the queue finds concerts (the catalog, wired in by the app). */
+export interface ConcertDirectory {
+  get(concertId: string): Promise<QueueConcert | undefined>
+  list(): Promise<QueueConcert[]>
 }
 
 const RECENT_TTL_MS = 1000
@@ -33,15 +45,17 @@ const PREQUEUE_KEY_RANGE = 2 ** 48 - 1
 
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value))
 
+const queueTokenEnded = () => new AppError('QUEUE_TOKEN_EXPIRED', 'the queue token has ended; join the queue again')
+
 /**
- * The waiting room: joining, status, leaving, the gate, and the operators' view. The store keeps
- * all state, so any number of processes serve the same queue.
+ * The queue: joining, status, leaving, the gate, and the operators' view. The store keeps all
+ * state, so any number of processes serve the same queue.
  */
-export class WaitingRoom {
+export class QueueService {
   constructor(
-    private readonly store: WaitingRoomStore,
+    private readonly store: QueueStore,
     private readonly settings: QueueSettingsService,
-    private readonly catalog: CatalogService,
+    private readonly concerts: ConcertDirectory,
     private readonly tokens: QueueTokens,
     private readonly clock: Clock,
     /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
@@ -52,30 +66,29 @@ export class WaitingRoom {
     const concert = await this.concert(concertId)
     const now = this.clock.now()
     if (concert.queueOpensAt && now < concert.queueOpensAt.getTime()) {
-      throw conflict('QUEUE_NOT_OPEN', `the queue opens at ${concert.queueOpensAt.toISOString()}`, {
+      throw new AppError('QUEUE_NOT_OPEN', `the queue opens at ${concert.queueOpensAt.toISOString()}`, {
         queueOpensAt: concert.queueOpensAt.toISOString(),
       })
     }
-    const prequeueKey = this.inPrequeue(concert, now) ? -randomInt(1, PREQUEUE_KEY_RANGE) : null
-    const limits = await this.settings.limits(concertId)
-    const joined = await this.store.join(concertId, userId, newId('qt', now), prequeueKey, now, limits)
+    const prequeueKey = inPrequeue(concert, now) ? -randomInt(1, PREQUEUE_KEY_RANGE) : null
+    const settings = await this.settings.of(concertId)
+    const joined = await this.store.join(concertId, userId, newId('qt', now), prequeueKey, now, settings)
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId }, joined.joinedAt)
-    return { created: joined.created, status: await this.view(token, concert, joined.state, now, limits) }
+    return { created: joined.created, status: await this.view(token, concert, joined.state, now, settings) }
   }
 
-  async status(token: string | string[] | undefined): Promise<QueueStatus> {
+  async status(token: string | undefined): Promise<QueueStatus> {
     const claims = this.tokens.verify(token)
     const concert = await this.concert(claims.concertId)
-    const limits = await this.settings.limits(claims.concertId)
+    const settings = await this.settings.of(claims.concertId)
     const now = this.clock.now()
-    const state = await this.store.status(claims.concertId, claims.tokenId, now, limits)
-    return this.view(token as string, concert, state, now, limits)
+    const state = await this.store.status(claims.concertId, claims.tokenId, now, settings)
+    return this.view(token!, concert, state, now, settings)
   }
 
   /** Leaves the line or gives up the active slot. Leaving twice is not an error. */
-  async leave(token: string | string[] | undefined): Promise<void> {
-    const claims = this.tokens.verify(token)
-    await this.end(claims, 'LEFT')
+  async leave(token: string | undefined): Promise<void> {
+    await this.end(this.tokens.verify(token), 'LEFT')
   }
 
   /** Ends a token after its payment and frees its slot at once. */
@@ -83,45 +96,43 @@ export class WaitingRoom {
     await this.end(claims, 'PAID')
   }
 
-  verifyToken(header: string | string[] | undefined): QueueClaims {
+  /** The claims of a validly signed Queue-Token header; 401 otherwise. */
+  verifyToken(header: string | undefined): QueueClaims {
     return this.tokens.verify(header)
   }
 
   /**
    * The gate, after the credentials are verified: the resource's concert (undefined when the
    * resource does not exist) decides 404 and 403; an admitted token slides its expiry. Costs one
-   * store round trip when the request is allowed.
+   * store round trip when the request is allowed. With `mayPayHoldsOfEndedToken`, a token that
+   * ended by its payment or its hard limit passes too (the caller pays only holds taken under it).
    */
   async admit(
     claims: QueueClaims,
     userId: string,
     concertId: string | undefined,
-    options: { endedTokenMayPay?: boolean; slide?: boolean } = {},
+    options: { mayPayHoldsOfEndedToken?: boolean } = {},
   ): Promise<void> {
     const now = this.clock.now()
     if (concertId === undefined || claims.userId !== userId || claims.concertId !== concertId) {
       // Refusals still check the token first: an ended token is 401 before any 404 or 403.
       const state = await this.store.peek(claims.concertId, claims.tokenId, now)
-      if (state.state === 'ENDED') throw queueTokenEnded()
+      if (state.state === 'EXPIRED') throw queueTokenEnded()
       if (concertId === undefined) throw notFound('resource')
-      if (claims.userId !== userId) {
-        throw new AppError(403, 'QUEUE_TOKEN_NOT_YOURS', 'the queue token belongs to another user')
-      }
-      throw new AppError(403, 'QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert')
+      if (claims.userId !== userId) throw new AppError('QUEUE_TOKEN_NOT_YOURS', 'the queue token belongs to another user')
+      throw new AppError('QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert')
     }
-    const limits = await this.settings.limits(concertId)
-    const state =
-      options.slide === false
-        ? await this.store.peek(concertId, claims.tokenId, now)
-        : await this.store.touch(concertId, claims.tokenId, now, limits)
-    // An ended token (by a payment, or by the hard limit mid-purchase) may still pay the live holds
-    // taken under it; the caller has checked that the hold is live and was taken with this token.
-    if (state.state === 'ENDED' && options.endedTokenMayPay) return
-    if (state.state === 'ENDED') throw queueTokenEnded()
-    if (state.state === 'WAITING') {
-      throw new AppError(403, 'QUEUE_NOT_ADMITTED', `not admitted yet: position ${state.position}`, {
-        position: state.position,
-      })
+    const state = options.mayPayHoldsOfEndedToken
+      ? await this.store.peek(concertId, claims.tokenId, now)
+      : await this.store.touch(concertId, claims.tokenId, now, await this.settings.of(concertId))
+    switch (state.state) {
+      case 'ACTIVE':
+        return
+      case 'EXPIRED':
+        if (options.mayPayHoldsOfEndedToken && (state.reason === 'PAID' || state.reason === 'HARD_LIMIT')) return
+        throw queueTokenEnded()
+      case 'WAITING':
+        throw new AppError('QUEUE_NOT_ADMITTED', `not admitted yet: position ${state.position}`, { position: state.position })
     }
   }
 
@@ -133,36 +144,49 @@ export class WaitingRoom {
 
   async report(concertId: string): Promise<QueueReport> {
     await this.concert(concertId)
-    const config = await this.settings.config(concertId)
-    const figures = await this.store.figures(concertId, this.clock.now(), await this.settings.limits(concertId))
-    return { ...figures, config }
+    const config = await this.settings.of(concertId)
+    return { ...(await this.store.figures(concertId, this.clock.now(), config)), config }
   }
 
-  async configure(concertId: string, patch: QueueOverrides): Promise<EffectiveQueueConfig> {
+  async configure(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     await this.concert(concertId)
     return this.settings.update(concertId, patch)
   }
 
-  private async end(claims: QueueClaims, reason: 'LEFT' | 'PAID') {
-    const limits = await this.settings.limits(claims.concertId)
-    await this.store.end(claims.concertId, claims.tokenId, reason, this.clock.now(), limits)
+  /**
+   * One admission pass over every concert whose sale is open. The store lets one tick per window
+   * through, so admission keeps its rate however many processes run it.
+   */
+  async tick(): Promise<void> {
+    await this.settings.refresh()
+    const now = this.clock.now()
+    for (const concert of await this.concerts.list()) {
+      if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
+      const result = await this.store.tick(concert.concertId, now, await this.settings.of(concert.concertId))
+      if (result.ran) await this.refreshRecentAdmissions(concert.concertId, now)
+    }
   }
 
-  private async concert(concertId: string): Promise<Concert> {
-    const concert = await this.catalog.getConcertCached(concertId)
+  /** How often the admission loop runs: a quarter of the shortest tick, so each window opens on time. */
+  tickPeriodMs(): number {
+    return Math.max(10, Math.min(250, Math.floor(this.settings.refreshMs / 4)))
+  }
+
+  private async end(claims: QueueClaims, reason: 'LEFT' | 'PAID') {
+    await this.store.end(claims.concertId, claims.tokenId, reason, this.clock.now(), await this.settings.of(claims.concertId))
+  }
+
+  private async concert(concertId: string): Promise<QueueConcert> {
+    const concert = await this.concerts.get(concertId)
     if (!concert) throw notFound('concert')
     return concert
   }
 
-  private inPrequeue(concert: Concert, now: number) {
-    return concert.saleOpensAt !== null && now < concert.saleOpensAt.getTime()
-  }
-
-  private async view(token: string, concert: Concert, state: EntryState, now: number, limits: AdmissionLimits): Promise<QueueStatus> {
+  private async view(token: string, concert: QueueConcert, state: EntryState, now: number, settings: QueueSettings): Promise<QueueStatus> {
     const base = { token, concertId: concert.concertId }
-    const pollCap = Math.min(MAX_POLL_MS, Math.floor(limits.waitingIdleMs / 3))
+    const pollCap = Math.min(MAX_POLL_MS, Math.floor((settings.waitingIdleS * 1000) / 3))
     switch (state.state) {
-      case 'ENDED':
+      case 'EXPIRED':
         return { ...base, status: 'EXPIRED', position: null, etaSeconds: null, pollAfterMs: null, activeUntil: null }
       case 'ACTIVE':
         return {
@@ -174,7 +198,7 @@ export class WaitingRoom {
           activeUntil: new Date(state.activeUntil),
         }
       case 'WAITING': {
-        if (this.inPrequeue(concert, now)) {
+        if (inPrequeue(concert, now)) {
           const untilSale = concert.saleOpensAt!.getTime() - now
           return {
             ...base,
@@ -185,7 +209,7 @@ export class WaitingRoom {
             activeUntil: null,
           }
         }
-        const perSecond = await this.admissionRate(concert.concertId, now, limits)
+        const perSecond = await this.admissionRate(concert.concertId, now, settings)
         const etaSeconds = Math.ceil(state.position / perSecond)
         return {
           ...base,
@@ -204,21 +228,21 @@ export class WaitingRoom {
    * Admissions per second: observed over the last minute, else what the settings promise
    * (for `cap`, the slots turning over once per idle period).
    */
-  private async admissionRate(concertId: string, now: number, limits: AdmissionLimits): Promise<number> {
+  private async admissionRate(concertId: string, now: number, s: QueueSettings): Promise<number> {
     const recent = await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
     if (recent.admittedLastMinute > 0 && recent.firstAdmittedAt !== null) {
-      const windowMs = clamp(now - recent.firstAdmittedAt + limits.tickMs, limits.tickMs, 60_000)
+      const windowMs = clamp(now - recent.firstAdmittedAt + s.tickMs, s.tickMs, 60_000)
       return (recent.admittedLastMinute * 1000) / windowMs
     }
-    if (limits.strategy === 'cap') return (limits.maxActive * 1000) / limits.activeIdleMs
-    return (limits.admitPerTick * 1000) / limits.tickMs
+    if (s.strategy === 'cap') return s.maxActive / s.activeIdleS
+    return (s.admitPerTick * 1000) / s.tickMs
   }
 
   /** Fresh admission counts after a tick, so ETAs follow the observed rate. */
-  async refreshRecentAdmissions(concertId: string, now: number) {
+  private async refreshRecentAdmissions(concertId: string, now: number) {
     await this.local.invalidate(recentKey(concertId))
     await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
   }
 }
 
-const queueTokenEnded = () => new AppError(401, 'QUEUE_TOKEN_EXPIRED', 'the queue token has ended; join the queue again')
+const inPrequeue = (concert: QueueConcert, now: number) => concert.saleOpensAt !== null && now < concert.saleOpensAt.getTime()

@@ -1,108 +1,89 @@
-import type { QueueSettings, QueueStrategy } from '../config.js'
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
-import type { AdmissionLimits } from './store.js'
+import type { Kysely } from 'kysely'
+import { type Static, Type } from 'typebox'
+import type { Clock } from '../platform/clock.js'
+
+export const QueueStrategySchema = Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')])
+
+/**
+ * The settings of one concert's queue: the deployment's defaults (environment), with the
+ * operators' live changes on top. The one shape of queue settings, in the API and in the code.
+ */
+export const QueueSettingsSchema = Type.Object({
+  strategy: QueueStrategySchema,
+  admitPerTick: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  tickMs: Type.Integer({ minimum: 50, maximum: 3_600_000 }),
+  maxActive: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+  paused: Type.Boolean(),
+  activeIdleS: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  activeMaxS: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  waitingIdleS: Type.Integer({ minimum: 1, maximum: 86_400 }),
+})
+export type QueueSettings = Static<typeof QueueSettingsSchema>
+export type QueueStrategy = QueueSettings['strategy']
 
 /** What an operator may change live, per concert. */
-export interface QueueOverrides {
-  strategy?: QueueStrategy
-  admitPerTick?: number
-  tickMs?: number
-  maxActive?: number
-  paused?: boolean
+export const QueueSettingsPatchSchema = Type.Partial(
+  Type.Pick(QueueSettingsSchema, ['strategy', 'admitPerTick', 'tickMs', 'maxActive', 'paused']),
+  { additionalProperties: false, minProperties: 1 },
+)
+export type QueueSettingsPatch = Static<typeof QueueSettingsPatchSchema>
+
+interface QueueSettingsTable {
+  concert_id: string
+  /** The operators' changes, as a QueueSettingsPatch. */
+  patch: QueueSettingsPatch
+  updated_at: Date
 }
 
-export interface EffectiveQueueConfig {
-  strategy: QueueStrategy
-  admitPerTick: number
-  tickMs: number
-  maxActive: number
-  paused: boolean
-  activeIdleS: number
-  activeMaxS: number
-  waitingIdleS: number
+export interface QueueSettingsTables {
+  queue_settings: QueueSettingsTable
 }
 
-/** How often a process re-reads the operators' overrides at most, and at least once a tick. */
+/** How often a process re-reads the operators' changes at most, and at least once a tick. */
 const MAX_REFRESH_MS = 1000
 
 /**
- * The deployment's queue settings with the operators' per-concert overrides, kept in the
- * database and re-read by every process at least once a tick, so a change reaches all of them.
+ * The deployment's queue settings with the operators' per-concert changes, kept in the database
+ * and re-read by every process at least once a tick, so a change reaches all of them.
  */
 export class QueueSettingsService {
-  #overrides = new Map<string, QueueOverrides>()
+  #patches = new Map<string, QueueSettingsPatch>()
   /** Effective settings per concert, rebuilt after each refresh: the hot paths only look up. */
-  #effective = new Map<string, { config: EffectiveQueueConfig; limits: AdmissionLimits }>()
+  #effective = new Map<string, QueueSettings>()
   #loadedAt = Number.NEGATIVE_INFINITY
   #loading: Promise<void> | undefined
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Kysely<QueueSettingsTables>,
     private readonly defaults: QueueSettings,
     private readonly clock: Clock,
   ) {}
 
-  /** The shortest tick of any concert: how often the overrides must be re-read. */
+  /** The shortest tick of any concert: how often the changes must be re-read. */
   get refreshMs(): number {
     let ms = Math.min(MAX_REFRESH_MS, this.defaults.tickMs)
-    for (const o of this.#overrides.values()) if (o.tickMs) ms = Math.min(ms, o.tickMs)
+    for (const p of this.#patches.values()) if (p.tickMs) ms = Math.min(ms, p.tickMs)
     return ms
   }
 
-  async config(concertId: string): Promise<EffectiveQueueConfig> {
-    return (await this.effective(concertId)).config
-  }
-
-  async limits(concertId: string): Promise<AdmissionLimits> {
-    return (await this.effective(concertId)).limits
-  }
-
-  private async effective(concertId: string) {
+  async of(concertId: string): Promise<QueueSettings> {
     if (this.clock.now() - this.#loadedAt >= this.refreshMs) await this.refresh()
     let effective = this.#effective.get(concertId)
     if (!effective) {
-      const config = this.merge(concertId)
-      effective = { config, limits: toLimits(config) }
+      effective = { ...this.defaults, ...this.#patches.get(concertId) }
       this.#effective.set(concertId, effective)
     }
     return effective
   }
 
-  private merge(concertId: string): EffectiveQueueConfig {
-    const o = this.#overrides.get(concertId) ?? {}
-    const d = this.defaults
-    return {
-      strategy: o.strategy ?? d.strategy,
-      admitPerTick: o.admitPerTick ?? d.admitPerTick,
-      tickMs: o.tickMs ?? d.tickMs,
-      maxActive: o.maxActive ?? d.maxActive,
-      paused: o.paused ?? false,
-      activeIdleS: d.activeIdleS,
-      activeMaxS: d.activeMaxS,
-      waitingIdleS: d.waitingIdleS,
-    }
-  }
-
-  /** Re-reads every override (single flight). */
+  /** Re-reads every change (single flight). */
   refresh(): Promise<void> {
     this.#loading ??= this.db
       .selectFrom('queue_settings')
-      .selectAll()
+      .select(['concert_id', 'patch'])
       .execute()
       .then((rows) => {
-        this.#overrides = new Map(
-          rows.map((r) => [
-            r.concert_id,
-            {
-              strategy: r.strategy ?? undefined,
-              admitPerTick: r.admit_per_tick ?? undefined,
-              tickMs: r.tick_ms ?? undefined,
-              maxActive: r.max_active ?? undefined,
-              paused: r.paused,
-            },
-          ]),
-        )
+        this.#patches = new Map(rows.map((r) => [r.concert_id, r.patch]))
         this.#effective = new Map()
         this.#loadedAt = this.clock.now()
       })
@@ -110,34 +91,36 @@ export class QueueSettingsService {
     return this.#loading
   }
 
-  async update(concertId: string, patch: QueueOverrides): Promise<EffectiveQueueConfig> {
-    const values = {
-      ...(patch.strategy !== undefined ? { strategy: patch.strategy } : {}),
-      ...(patch.admitPerTick !== undefined ? { admit_per_tick: patch.admitPerTick } : {}),
-      ...(patch.tickMs !== undefined ? { tick_ms: patch.tickMs } : {}),
-      ...(patch.maxActive !== undefined ? { max_active: patch.maxActive } : {}),
-      ...(patch.paused !== undefined ? { paused: patch.paused } : {}),
-      updated_at: new Date(this.clock.now()),
-    }
+  async update(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
+    const updatedAt = new Date(this.clock.now())
+    const json = JSON.stringify(patch)
     await this.db
       .insertInto('queue_settings')
-      .values({ concert_id: concertId, ...values })
-      .onConflict((oc) => oc.column('concert_id').doUpdateSet(values))
+      .values({ concert_id: concertId, patch: json as never, updated_at: updatedAt })
+      .onConflict((oc) =>
+        oc.column('concert_id').doUpdateSet((eb) => ({
+          patch: eb.fn<QueueSettingsPatch>('jsonb_concat', [eb.ref('queue_settings.patch'), eb.ref('excluded.patch')]),
+          updated_at: updatedAt,
+        })),
+      )
       .execute()
     await this.refresh()
-    return this.config(concertId)
+    return this.of(concertId)
   }
 }
 
-export function toLimits(c: EffectiveQueueConfig): AdmissionLimits {
-  return {
-    strategy: c.strategy,
-    admitPerTick: c.admitPerTick,
-    tickMs: c.tickMs,
-    maxActive: c.maxActive,
-    paused: c.paused,
-    activeIdleMs: c.activeIdleS * 1000,
-    activeMaxMs: c.activeMaxS * 1000,
-    waitingIdleMs: c.waitingIdleS * 1000,
+/** Admissions per tick (-1: no limit) and most active at once (-1: no limit), as the strategy says. */
+export function admissionBounds(s: QueueSettings): { perTick: number; cap: number } {
+  if (s.paused) return { perTick: 0, cap: -1 }
+  switch (s.strategy) {
+    case 'rate':
+      return { perTick: s.admitPerTick, cap: -1 }
+    case 'cap':
+      return { perTick: -1, cap: s.maxActive }
+    case 'hybrid':
+      return { perTick: s.admitPerTick, cap: s.maxActive }
   }
 }
+
+/** Whether a freed slot is handed to the next in line at once (cap), rather than at the next tick. */
+export const promotesOnFree = (s: QueueSettings) => !s.paused && s.strategy === 'cap'

@@ -1,5 +1,5 @@
-import type { TokenSigner } from '../auth/signer.js'
-import { AppError } from '../shared/errors.js'
+import { AppError } from '../platform/errors.js'
+import type { TokenSigner } from '../platform/signer.js'
 
 const QUEUE_TOKEN_TTL_S = 7 * 24 * 3600
 
@@ -22,14 +22,14 @@ export class QueueTokens {
   }
 
   /** The claims of a validly signed `Queue-Token` header; 401 otherwise. */
-  verify(header: string | string[] | undefined): QueueClaims {
+  verify(header: string | undefined): QueueClaims {
     if (typeof header !== 'string' || header.length === 0) {
-      throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'a Queue-Token header is required')
+      throw new AppError('QUEUE_TOKEN_INVALID', 'a Queue-Token header is required')
     }
     const payload = this.signer.verify('queue', header)
-    if (payload === 'expired') throw new AppError(401, 'QUEUE_TOKEN_EXPIRED', 'the queue token has expired')
+    if (payload === 'expired') throw new AppError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired')
     if (payload === 'invalid' || typeof payload.cid !== 'string' || typeof payload.jti !== 'string') {
-      throw new AppError(401, 'QUEUE_TOKEN_INVALID', 'the queue token is not valid')
+      throw new AppError('QUEUE_TOKEN_INVALID', 'the queue token is not valid')
     }
     return { userId: payload.sub!, concertId: payload.cid, tokenId: payload.jti }
   }

@@ -1,11 +1,13 @@
 import { Type } from 'typebox'
-import { userHook } from '../http/auth.js'
-import { DateTime, Id, problems, security } from '../http/schemas.js'
-import type { App } from '../http/types.js'
-import { gate } from '../queue/gate.js'
-import type { Services } from '../services.js'
-import type { ScheduleLayout } from '../catalog/service.js'
-import { type Reservation, ReservationService, type SeatMap } from './service.js'
+import type { ScheduleLayout } from '../catalog/repository.js'
+import { DateTime, Id, problems, security } from '../platform/http/schemas.js'
+import type { App } from '../platform/http/types.js'
+import { admissionOf, gatedHook } from '../queue/gate.js'
+import type { QueueService } from '../queue/service.js'
+import type { AccessTokens } from '../users/access-tokens.js'
+import { userHook } from '../users/hooks.js'
+import type { Reservation } from './repository.js'
+import { ReservationService, type SeatMap } from './service.js'
 
 const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
 const ReservationStatus = Type.Union([
@@ -65,13 +67,55 @@ function seatMapBody(map: SeatMap, format: 'full' | 'compact'): Buffer {
 
 const jsonBuffer = (value: unknown) => Buffer.from(JSON.stringify(value))
 
-export function reservationRoutes(app: App, services: Services) {
-  const { reservations, accessTokens } = services
+export function reservationRoutes(
+  app: App,
+  { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser }: {
+    reservations: ReservationService
+    queue: QueueService
+    accessTokens: AccessTokens
+    holdTtlS: number
+    holdMaxPerUser: number
+  },
+) {
+  const gated = { onRequest: gatedHook(accessTokens, queue) }
+
+  app.get(
+    '/v1/concerts/:concertId/schedules',
+    {
+      ...gated,
+      schema: {
+        tags: ['reservations'],
+        summary: 'Bookable dates of a concert, with free seats',
+        description: 'Gated: needs an ACTIVE Queue-Token for this concert.',
+        security: security.gated,
+        params: Type.Object({ concertId: Id }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                scheduleId: Type.String(),
+                startsAt: DateTime,
+                availableSeats: Type.Integer(),
+                totalSeats: Type.Integer(),
+              }),
+            ),
+          }),
+          ...problems(401, 403, 404),
+        },
+      },
+    },
+    async (request) => ({
+      items: (await reservations.dates(admissionOf(request), request.params.concertId)).map((d) => ({
+        ...d,
+        startsAt: d.startsAt.toISOString(),
+      })),
+    }),
+  )
 
   app.get(
     '/v1/schedules/:scheduleId/seats',
     {
-      ...gate(services, (request) => reservations.concertOfSchedule((request.params as { scheduleId: string }).scheduleId)),
+      ...gated,
       schema: {
         tags: ['reservations'],
         summary: 'The seat map of a date, with each seat available, held or sold',
@@ -118,7 +162,7 @@ export function reservationRoutes(app: App, services: Services) {
       },
     },
     async (request, reply) => {
-      const map = await reservations.seatMap(request.params.scheduleId)
+      const map = await reservations.seatMap(admissionOf(request), request.params.scheduleId)
       const format = request.query.format ?? (map.layout.totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
       // Already serialised in the response's shape (a Buffer body skips the schema serializer).
       return reply.type('application/json; charset=utf-8').send(seatMapBody(map, format) as never)
@@ -128,11 +172,11 @@ export function reservationRoutes(app: App, services: Services) {
   app.post(
     '/v1/reservations',
     {
-      ...gate(services, (request) => reservations.concertOfSchedule((request.body as { scheduleId: string }).scheduleId)),
+      ...gated,
       schema: {
         tags: ['reservations'],
-        summary: `Hold a seat for ${services.config.holdTtlS} s`,
-        description: `At most ${services.config.holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once.`,
+        summary: `Hold a seat for ${holdTtlS} s`,
+        description: `At most ${holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once.`,
         security: security.gated,
         body: Type.Object(
           { scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) },
@@ -153,7 +197,7 @@ export function reservationRoutes(app: App, services: Services) {
     },
     async (request, reply) => {
       const { scheduleId, seatNo } = request.body
-      const r = await reservations.hold(request.userId, scheduleId, seatNo, request.queueClaims!.tokenId)
+      const r = await reservations.hold(admissionOf(request), scheduleId, seatNo)
       return reply.status(201).send({
         reservationId: r.reservationId,
         scheduleId: r.scheduleId,

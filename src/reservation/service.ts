@@ -1,22 +1,12 @@
-import { sql } from 'kysely'
-import type { Cache } from '../cache/cache.js'
-import { type CatalogService, locateSeat, type ScheduleLayout, scheduleListKey } from '../catalog/service.js'
-import type { Db } from '../db/database.js'
-import type { ReservationStatus } from '../db/schema.js'
-import type { Clock } from '../shared/clock.js'
-import { badRequest, conflict, notFound } from '../shared/errors.js'
-import { newId } from '../shared/ids.js'
-
-export interface Reservation {
-  reservationId: string
-  concertId: string
-  scheduleId: string
-  seatNo: number
-  price: number
-  status: ReservationStatus
-  heldUntil: Date
-  createdAt: Date
-}
+import type { ScheduleLayout } from '../catalog/repository.js'
+import { type CatalogService, locateSeat } from '../catalog/service.js'
+import type { Cache } from '../platform/cache/cache.js'
+import type { Clock } from '../platform/clock.js'
+import { AppError, badRequest, notFound } from '../platform/errors.js'
+import { newId } from '../platform/ids.js'
+import type { Admission } from '../queue/gate.js'
+import type { QueueService } from '../queue/service.js'
+import type { HoldOutcome, Reservation, ReservationRepository } from './repository.js'
 
 export interface SeatView {
   seatNo: number
@@ -32,179 +22,135 @@ export interface SeatMap {
   sold: number[]
 }
 
-export interface ReservationRow {
-  id: string
-  concert_id: string
-  schedule_id: string
-  seat_no: number
-  price: number
-  status: ReservationStatus
-  held_until: Date
-  created_at: Date
-  queue_token_id: string | null
+export interface BookableDate {
+  scheduleId: string
+  startsAt: Date
+  availableSeats: number
+  totalSeats: number
 }
-
-/** A HELD reservation past its deadline reads as EXPIRED, whether or not the sweep has run. */
-export function toReservation(row: ReservationRow, now: number): Reservation {
-  const expired = row.status === 'HELD' && row.held_until.getTime() <= now
-  return {
-    reservationId: row.id,
-    concertId: row.concert_id,
-    scheduleId: row.schedule_id,
-    seatNo: row.seat_no,
-    price: row.price,
-    status: expired ? 'EXPIRED' : row.status,
-    heldUntil: row.held_until,
-    createdAt: row.created_at,
-  }
-}
-
-const SEAT_MAP_TTL_MS = 1000
-const seatMapKey = (scheduleId: string) => `seats:${scheduleId}`
-
-/** What a change of a seat's state makes stale: its seat map and its date's free-seat count. */
-export const seatKeys = (scheduleId: string, concertId: string) => [seatMapKey(scheduleId), scheduleListKey(concertId)]
 
 export interface ReservationSettings {
   holdTtlS: number
   holdMaxPerUser: number
 }
 
+/** Seat maps and free-seat counts move with every hold: another process may show them up to 1 s old. */
+const SEATS_TTL_MS = 1000
+
 /**
- * Seats and holds. A seat row is the lock point: taking a hold is one conditional UPDATE that
- * also treats a hold past its deadline as free, so no sweeper is needed for correctness.
+ * The reservation component's cache keys: only this component reads or invalidates them. A new
+ * schedule needs no invalidation: a date missing from a cached count has no seat taken.
+ */
+const keys = {
+  seatMap: (scheduleId: string) => `seats:${scheduleId}`,
+  taken: (concertId: string) => `taken:${concertId}`,
+}
+
+const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings, seatNo: number) => AppError> = {
+  HOLD_LIMIT_REACHED: (s) => new AppError('HOLD_LIMIT_REACHED', `at most ${s.holdMaxPerUser} live holds per user on one date`),
+  SEAT_UNAVAILABLE: (_, seatNo) => new AppError('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`),
+}
+
+/**
+ * Seats and holds: the booking flow behind the queue's gate. A seat row is the lock point: taking
+ * a hold is one conditional update that also treats a hold past its deadline as free, so no
+ * sweeper is needed for correctness.
  */
 export class ReservationService {
   constructor(
-    private readonly db: Db,
+    private readonly repository: ReservationRepository,
     private readonly catalog: CatalogService,
+    private readonly queue: QueueService,
     private readonly clock: Clock,
     private readonly settings: ReservationSettings,
     private readonly cache: Cache,
   ) {}
 
-  /** The concert a schedule belongs to, for the gate (undefined: no such schedule). */
-  async concertOfSchedule(scheduleId: string): Promise<string | undefined> {
-    return (await this.catalog.getLayoutCached(scheduleId))?.concertId
+  /** The bookable dates of a concert with their free seats (gated). */
+  async dates(admission: Admission, concertId: string): Promise<BookableDate[]> {
+    const concert = await this.catalog.concert(concertId)
+    await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
+    const schedules = await this.catalog.upcomingSchedules(concertId)
+    const taken = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, async () =>
+      Object.fromEntries(await this.repository.takenCounts(schedules.map((s) => s.scheduleId), new Date(this.clock.now()))),
+    )
+    return schedules.map((s) => ({ ...s, availableSeats: s.totalSeats - (taken[s.scheduleId] ?? 0) }))
   }
 
-  async hold(userId: string, scheduleId: string, seatNo: number, queueTokenId: string | null): Promise<Reservation> {
-    const layout = await this.catalog.getLayoutCached(scheduleId)
-    if (!layout) throw notFound('schedule')
-    const place = locateSeat(layout, seatNo)
-    if (!place) throw badRequest('seatNo', `must be a seat of this schedule, from 1 to ${layout.totalSeats}`)
+  /**
+   * The seats of a date that are held (live) or sold; every other seat is available (gated).
+   * Cached for 1 s: a stale map may show a taken seat as free, but taking it is always decided by
+   * the seat row.
+   */
+  async seatMap(admission: Admission, scheduleId: string): Promise<SeatMap> {
+    const layout = await this.catalog.layout(scheduleId)
+    await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
+    const taken = await this.cache.get(keys.seatMap(scheduleId), SEATS_TTL_MS, () =>
+      this.repository.takenSeats(scheduleId, new Date(this.clock.now())),
+    )
+    return { layout: layout!, ...taken }
+  }
+
+  /** Holds a seat for HOLD_TTL_S (gated). */
+  async hold(admission: Admission, scheduleId: string, seatNo: number): Promise<Reservation> {
+    const layout = await this.catalog.layout(scheduleId)
+    await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
+    const place = locateSeat(layout!, seatNo)
+    if (!place) throw badRequest('seatNo', `must be a seat of this schedule, from 1 to ${layout!.totalSeats}`)
     const now = this.clock.now()
-    if (layout.startsAt.getTime() <= now) throw conflict('SCHEDULE_CLOSED', 'this date has already started')
-    const reservationId = newId('rsv', now)
-    const at = new Date(now)
-    const heldUntil = new Date(now + this.settings.holdTtlS * 1000)
-    const { rows } = await sql<{ outcome: string }>`
-      select hold_seat(${reservationId}, ${userId}, ${layout.concertId}, ${scheduleId}, ${seatNo}::int,
-                       ${place.section.price}::bigint, ${at}, ${heldUntil}, ${queueTokenId}, ${this.settings.holdMaxPerUser}::int)
-        as outcome`.execute(this.db)
-    switch (rows[0]!.outcome) {
-      case 'HELD':
-        await this.cache.invalidate(...seatKeys(scheduleId, layout.concertId))
-        return {
-          reservationId,
-          concertId: layout.concertId,
-          scheduleId,
-          seatNo,
-          price: place.section.price,
-          status: 'HELD',
-          heldUntil,
-          createdAt: at,
-        }
-      case 'HOLD_LIMIT_REACHED':
-        throw conflict('HOLD_LIMIT_REACHED', `at most ${this.settings.holdMaxPerUser} live holds per user on one date`)
-      case 'NO_USER':
-        throw notFound('user')
-      default:
-        throw conflict('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`)
+    if (layout!.startsAt.getTime() <= now) throw new AppError('SCHEDULE_CLOSED', 'this date has already started')
+    const hold = {
+      reservationId: newId('rsv', now),
+      userId: admission.userId,
+      concertId: layout!.concertId,
+      scheduleId,
+      seatNo,
+      price: place.section.price,
+      now: new Date(now),
+      heldUntil: new Date(now + this.settings.holdTtlS * 1000),
+      queueTokenId: admission.claims.tokenId,
+      maxHolds: this.settings.holdMaxPerUser,
     }
+    const outcome = await this.repository.hold(hold)
+    if (outcome !== 'HELD') throw holdRefusals[outcome](this.settings, seatNo)
+    await this.seatsChanged(scheduleId, hold.concertId)
+    return { ...hold, status: 'HELD', createdAt: hold.now }
   }
 
   /** Releases the user's own live hold. Releasing a released hold again is not an error. */
   async release(userId: string, reservationId: string): Promise<void> {
     const reservation = await this.find(userId, reservationId)
     if (!reservation) throw notFound('reservation')
-    const now = this.clock.now()
-    const at = new Date(now)
-    // Seat first, then reservation: the same lock order as payment.
-    const { rows } = await sql<{ released: number }>`
-      with seat as (
-        update seats set status = 'AVAILABLE', reservation_id = null, held_until = null
-        where schedule_id = ${reservation.scheduleId} and seat_no = ${reservation.seatNo}
-          and reservation_id = ${reservationId} and status = 'HELD' and held_until > ${at}
-        returning seat_no
-      ), released as (
-        update reservations set status = 'RELEASED', updated_at = ${at}
-        where id = ${reservationId} and exists (select 1 from seat)
-        returning id
-      )
-      select (select count(*)::int from released) as released`.execute(this.db)
-    if (rows[0]!.released === 1) {
-      await this.cache.invalidate(...seatKeys(reservation.scheduleId, reservation.concertId))
+    if (await this.repository.release(reservation, new Date(this.clock.now()))) {
+      await this.seatsChanged(reservation.scheduleId, reservation.concertId)
       return
     }
-    const current = await this.find(userId, reservationId)
-    switch (current?.status) {
+    switch ((await this.find(userId, reservationId))?.status) {
       case 'RELEASED':
         return
       case 'CONFIRMED':
-        throw conflict('ALREADY_PAID', 'a paid reservation cannot be released')
+        throw new AppError('ALREADY_PAID', 'a paid reservation cannot be released')
       default:
-        throw conflict('HOLD_EXPIRED', 'the hold has expired')
+        throw new AppError('HOLD_EXPIRED', 'the hold has expired')
     }
   }
 
-  async find(userId: string, reservationId: string): Promise<(Reservation & { queueTokenId: string | null }) | undefined> {
-    const row = await this.db
-      .selectFrom('reservations')
-      .select(['id', 'concert_id', 'schedule_id', 'seat_no', 'price', 'status', 'held_until', 'created_at', 'queue_token_id'])
-      .where('id', '=', reservationId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
-    return row && { ...toReservation(row, this.clock.now()), queueTokenId: row.queue_token_id }
+  find(userId: string, reservationId: string): Promise<Reservation | undefined> {
+    return this.repository.find(userId, reservationId, this.clock.now())
   }
 
-  async listMine(userId: string, limit = 1000): Promise<Reservation[]> {
-    const rows = await this.db
-      .selectFrom('reservations')
-      .select(['id', 'concert_id', 'schedule_id', 'seat_no', 'price', 'status', 'held_until', 'created_at', 'queue_token_id'])
-      .where('user_id', '=', userId)
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute()
-    const now = this.clock.now()
-    return rows.map((r) => toReservation(r, now))
+  listMine(userId: string, limit = 1000): Promise<Reservation[]> {
+    return this.repository.listMine(userId, this.clock.now(), limit)
   }
 
-  /**
-   * The seats that are held (live) or sold; every other seat is available. Cached for 1 s: a
-   * stale map may show a taken seat as free, but taking it is always decided by the seat row.
-   */
-  async seatMap(scheduleId: string): Promise<SeatMap> {
-    const layout = await this.catalog.getLayoutCached(scheduleId)
-    if (!layout) throw notFound('schedule')
-    const taken = await this.cache.get(seatMapKey(scheduleId), SEAT_MAP_TTL_MS, () => this.loadTaken(scheduleId))
-    return { layout, ...taken }
+  /** A seat of this schedule changed hands (here, or by a payment): its cached reads are stale. */
+  async seatsChanged(scheduleId: string, concertId: string): Promise<void> {
+    await this.cache.invalidate(keys.seatMap(scheduleId), keys.taken(concertId))
   }
 
-  private async loadTaken(scheduleId: string): Promise<{ held: number[]; sold: number[] }> {
-    const at = new Date(this.clock.now())
-    const rows = await this.db
-      .selectFrom('seats')
-      .select(['seat_no', 'status'])
-      .where('schedule_id', '=', scheduleId)
-      .where('status', '<>', 'AVAILABLE')
-      .where((w) => w.or([w('status', '=', 'SOLD'), w('held_until', '>', at)]))
-      .orderBy('seat_no')
-      .execute()
-    const held: number[] = []
-    const sold: number[] = []
-    for (const r of rows) (r.status === 'SOLD' ? sold : held).push(r.seat_no)
-    return { held, sold }
+  /** Tidies expired holds (never needed for correctness). */
+  sweep(batch = 5000): Promise<number> {
+    return this.repository.sweep(new Date(this.clock.now()), batch)
   }
 
   /** Every seat with its place and status: the full seat-map form. */
@@ -226,29 +172,5 @@ export class ReservationService {
       }
     }
     return seats
-  }
-
-  /**
-   * Tidies what has expired: holds past their deadline become EXPIRED and their seats plainly
-   * AVAILABLE. Correctness never waits for this; it keeps reads and indexes small.
-   */
-  async sweep(batch = 5000): Promise<number> {
-    const at = new Date(this.clock.now())
-    const seats = await sql`
-      update seats set status = 'AVAILABLE', reservation_id = null, held_until = null
-      where (schedule_id, seat_no) in (
-        select schedule_id, seat_no from seats
-        where status = 'HELD' and held_until <= ${at} limit ${batch}
-        for update skip locked)
-        and status = 'HELD' and held_until <= ${at}`.execute(this.db)
-    // A seat that was sold stays the truth: its reservation is confirmed, never expired.
-    await sql`
-      update reservations r set status = 'EXPIRED', updated_at = ${at}
-      where r.id in (
-        select id from reservations where status = 'HELD' and held_until <= ${at} limit ${batch}
-        for update skip locked)
-        and r.status = 'HELD'
-        and not exists (select 1 from seats s where s.reservation_id = r.id and s.status = 'SOLD')`.execute(this.db)
-    return Number(seats.numAffectedRows ?? 0)
   }
 }

@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
-import type { App } from '../http/types.js'
-import type { Services } from '../services.js'
+import type { App } from '../platform/http/types.js'
+import type { UserService } from './service.js'
 
-export function userRoutes(app: App, { users, accessTokens }: Services) {
+export function userRoutes(app: App, { users }: { users: UserService }) {
   app.post(
     '/v1/users',
     {
@@ -12,10 +12,6 @@ export function userRoutes(app: App, { users, accessTokens }: Services) {
         response: { 201: Type.Object({ userId: Type.String(), accessToken: Type.String() }) },
       },
     },
-    async (_request, reply) => {
-      const userId = await users.create()
-      const accessToken = accessTokens.issue(userId)
-      return reply.status(201).send({ userId, accessToken })
-    },
+    async (_request, reply) => reply.status(201).send(await users.signUp()),
   )
 }

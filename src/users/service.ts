@@ -1,17 +1,29 @@
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
-import { newId } from '../shared/ids.js'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../platform/clock.js'
+import { newId } from '../platform/ids.js'
+import type { AccessTokens } from './access-tokens.js'
 
+interface UsersTable {
+  id: string
+  created_at: Date
+}
+
+export interface UserTables {
+  users: UsersTable
+}
+
+/** Who the fans are: demo sign-up creates a user and issues its access token. */
 export class UserService {
   constructor(
-    private readonly db: Db,
+    private readonly db: Kysely<UserTables>,
+    private readonly accessTokens: AccessTokens,
     private readonly clock: Clock,
   ) {}
 
-  async create(): Promise<string> {
+  async signUp(): Promise<{ userId: string; accessToken: string }> {
     const now = this.clock.now()
-    const id = newId('usr', now)
-    await this.db.insertInto('users').values({ id, created_at: new Date(now) }).execute()
-    return id
+    const userId = newId('usr', now)
+    await this.db.insertInto('users').values({ id: userId, created_at: new Date(now) }).execute()
+    return { userId, accessToken: this.accessTokens.issue(userId) }
   }
 }

@@ -1,14 +1,13 @@
 import { Type } from 'typebox'
-import { userHook } from '../http/auth.js'
-import { IdempotencyHeaders } from '../http/idempotency.js'
-import { DateTime, problems, security } from '../http/schemas.js'
-import type { App } from '../http/types.js'
-import type { Services } from '../services.js'
-import { MAX_CHARGE } from './service.js'
+import { DateTime, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
+import type { App } from '../platform/http/types.js'
+import type { AccessTokens } from '../users/access-tokens.js'
+import { userHook } from '../users/hooks.js'
+import { MAX_CHARGE, type WalletService } from './service.js'
 
 const ChargeSchema = Type.Object({ chargeId: Type.String(), amount: Type.Integer(), balance: Type.Integer() })
 
-export function walletRoutes(app: App, { wallet, accessTokens, idempotency }: Services) {
+export function walletRoutes(app: App, { wallet, accessTokens }: { wallet: WalletService; accessTokens: AccessTokens }) {
   const user = { onRequest: userHook(accessTokens) }
 
   app.get(
@@ -42,11 +41,7 @@ export function walletRoutes(app: App, { wallet, accessTokens, idempotency }: Se
       },
     },
     async (request, reply) => {
-      const answer = await idempotency.run(request.userId, 'charges', request.headers['idempotency-key'], request.body, async (trx) => ({
-        status: 200,
-        body: await wallet.charge(request.userId, request.body.amount, trx),
-      }))
-      return reply.status(200).send(answer.body)
+      return reply.status(200).send(await wallet.charge(request.userId, request.body.amount, request.headers['idempotency-key']))
     },
   )
 

@@ -1,18 +1,10 @@
-import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
-import type { Clock } from '../shared/clock.js'
-import { badRequest, notFound } from '../shared/errors.js'
-import { newId } from '../shared/ids.js'
+import type { Clock } from '../platform/clock.js'
+import { badRequest } from '../platform/errors.js'
+import { newId } from '../platform/ids.js'
+import type { IdempotencyService } from '../idempotency/service.js'
+import type { LedgerEntry, WalletRepository } from './repository.js'
 
 export const MAX_CHARGE = 100_000_000
-
-export interface LedgerEntry {
-  entryId: string
-  kind: 'CHARGE' | 'PAYMENT'
-  amount: number
-  balanceAfter: number
-  createdAt: Date
-}
 
 export interface Charge {
   chargeId: string
@@ -22,36 +14,30 @@ export interface Charge {
 
 /**
  * Prepaid balances. Every change is one statement that moves the balance and writes its ledger
- * entry together, so the balance always equals the sum of the ledger; a CHECK keeps it at zero
- * or above.
+ * entry together, so the balance always equals the sum of the ledger.
  */
 export class WalletService {
   constructor(
-    private readonly db: Db,
+    private readonly repository: WalletRepository,
+    private readonly idempotency: IdempotencyService,
     private readonly clock: Clock,
   ) {}
 
-  async balance(userId: string): Promise<number> {
-    const row = await this.db.selectFrom('users').select('balance').where('id', '=', userId).executeTakeFirst()
-    if (!row) throw notFound('user')
-    return row.balance
+  balance(userId: string): Promise<number> {
+    return this.repository.balance(userId)
   }
 
-  async charge(userId: string, amount: number, db: Db = this.db): Promise<Charge> {
+  /** Adds money; with an Idempotency-Key a retry replays the first answer. */
+  async charge(userId: string, amount: number, idempotencyKey: string | undefined): Promise<Charge> {
     if (!Number.isInteger(amount) || amount < 1 || amount > MAX_CHARGE) {
       throw badRequest('amount', `must be a whole number of won from 1 to ${MAX_CHARGE}`)
     }
-    const now = this.clock.now()
-    const chargeId = newId('chg', now)
-    const { rows } = await sql<{ balance_after: number }>`
-      with u as (
-        update users set balance = balance + ${amount} where id = ${userId} returning balance
-      )
-      insert into balance_ledger (user_id, kind, amount, balance_after, ref_id, created_at)
-      select ${userId}, 'CHARGE', ${amount}, u.balance, ${chargeId}, ${new Date(now)} from u
-      returning balance_after`.execute(db)
-    if (rows.length === 0) throw notFound('user')
-    return { chargeId, amount, balance: rows[0]!.balance_after }
+    return this.idempotency.run(userId, 'charges', idempotencyKey, { amount }, async (trx) => {
+      const now = this.clock.now()
+      const chargeId = newId('chg', now)
+      const balance = await this.repository.move(userId, 'CHARGE', amount, chargeId, new Date(now), trx)
+      return { chargeId, amount, balance: balance! }
+    })
   }
 
   /** Newest first; the cursor is the last entry id seen. */
@@ -62,24 +48,8 @@ export class WalletService {
       if (!decoded) throw badRequest('cursor', 'is not a cursor this API returned')
       before = Number(decoded)
     }
-    let query = this.db
-      .selectFrom('balance_ledger')
-      .select(['id', 'kind', 'amount', 'balance_after', 'created_at'])
-      .where('user_id', '=', userId)
-      .orderBy('id', 'desc')
-      .limit(limit + 1)
-    if (before !== undefined) query = query.where('id', '<', before)
-    const rows = await query.execute()
-    const page = rows.slice(0, limit)
-    return {
-      items: page.map((r) => ({
-        entryId: String(r.id),
-        kind: r.kind,
-        amount: r.amount,
-        balanceAfter: r.balance_after,
-        createdAt: r.created_at,
-      })),
-      nextCursor: rows.length > limit ? Buffer.from(String(page.at(-1)!.id)).toString('base64url') : null,
-    }
+    const entries = await this.repository.ledger(userId, limit, before)
+    const page = entries.slice(0, limit)
+    return { items: page, nextCursor: entries.length > limit ? Buffer.from(page.at(-1)!.entryId).toString('base64url') : null }
   }
 }

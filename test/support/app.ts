@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
-import type { App } from '../../src/http/types.js'
+import type { App } from '../../src/platform/http/types.js'
 import { ManualClock } from './clock.js'
 import type { StoreTarget } from './stores.js'
 
@@ -106,7 +106,7 @@ export async function admittedFans(t: TestApp, concertId: string, n: number): Pr
     fans.push({ ...u, queueToken, headers: { ...u.auth, 'queue-token': queueToken } })
   }
   t.clock.advance(t.config.queue.tickMs)
-  await t.app.admissionLoop.runOnce()
+  await t.app.components.queue.tick()
   return fans
 }
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/shared/clock.js'
+import type { Clock } from '../../src/platform/clock.js'
 
 /** A clock the test moves by hand: TTLs and expiries pass without sleeping. */
 export class ManualClock implements Clock {

@@ -1,0 +1,163 @@
+import { type Kysely, sql } from 'kysely'
+import type { Tx } from '../platform/db/database.js'
+
+interface ConcertsTable {
+  id: string
+  title: string
+  performer: string
+  venue: string
+  queue_opens_at: Date | null
+  sale_opens_at: Date | null
+  created_at: Date
+}
+
+interface SchedulesTable {
+  id: string
+  concert_id: string
+  starts_at: Date
+  total_seats: number
+  created_at: Date
+}
+
+/** The seat map of a schedule: sections in order, seats numbered through them row by row. */
+interface ScheduleSectionsTable {
+  schedule_id: string
+  position: number
+  name: string
+  rows: number
+  seats_per_row: number
+  first_seat_no: number
+  price: number
+}
+
+export interface CatalogTables {
+  concerts: ConcertsTable
+  schedules: SchedulesTable
+  schedule_sections: ScheduleSectionsTable
+}
+
+export interface Concert {
+  concertId: string
+  title: string
+  performer: string
+  venue: string
+  queueOpensAt: Date | null
+  saleOpensAt: Date | null
+}
+
+export interface Section {
+  name: string
+  firstSeatNo: number
+  rows: number
+  seatsPerRow: number
+  price: number
+}
+
+/** A schedule and its seat map: fixed once created. */
+export interface ScheduleLayout {
+  scheduleId: string
+  concertId: string
+  startsAt: Date
+  totalSeats: number
+  sections: Section[]
+}
+
+const toConcert = (row: ConcertsTable): Concert => ({
+  concertId: row.id,
+  title: row.title,
+  performer: row.performer,
+  venue: row.venue,
+  queueOpensAt: row.queue_opens_at,
+  saleOpensAt: row.sale_opens_at,
+})
+
+/** The catalog's tables: concerts, schedules and their sections. */
+export class CatalogRepository {
+  constructor(readonly db: Kysely<CatalogTables>) {}
+
+  async concert(concertId: string, db: Tx = this.db): Promise<Concert | undefined> {
+    const row = await (db as Kysely<CatalogTables>).selectFrom('concerts').selectAll().where('id', '=', concertId).executeTakeFirst()
+    return row && toConcert(row)
+  }
+
+  async concerts(): Promise<Concert[]> {
+    const rows = await this.db.selectFrom('concerts').selectAll().orderBy('created_at').orderBy('id').execute()
+    return rows.map(toConcert)
+  }
+
+  async hasConcerts(db: Tx = this.db): Promise<boolean> {
+    return (await (db as Kysely<CatalogTables>).selectFrom('concerts').select('id').limit(1).executeTakeFirst()) !== undefined
+  }
+
+  async insertConcert(row: ConcertsTable, db: Tx = this.db): Promise<Concert> {
+    const inserted = await (db as Kysely<CatalogTables>).insertInto('concerts').values(row).returningAll().executeTakeFirstOrThrow()
+    return toConcert(inserted)
+  }
+
+  async layout(scheduleId: string): Promise<ScheduleLayout | undefined> {
+    const schedule = await this.db.selectFrom('schedules').selectAll().where('id', '=', scheduleId).executeTakeFirst()
+    if (!schedule) return undefined
+    const sections = await this.db
+      .selectFrom('schedule_sections')
+      .selectAll()
+      .where('schedule_id', '=', scheduleId)
+      .orderBy('position')
+      .execute()
+    return {
+      scheduleId,
+      concertId: schedule.concert_id,
+      startsAt: schedule.starts_at,
+      totalSeats: schedule.total_seats,
+      sections: sections.map((s) => ({
+        name: s.name,
+        firstSeatNo: s.first_seat_no,
+        rows: s.rows,
+        seatsPerRow: s.seats_per_row,
+        price: s.price,
+      })),
+    }
+  }
+
+  /** The dates of a concert that start after `after`, earliest first. */
+  async upcomingSchedules(concertId: string, after: Date): Promise<{ scheduleId: string; startsAt: Date; totalSeats: number }[]> {
+    const rows = await this.db
+      .selectFrom('schedules')
+      .select(['id', 'starts_at', 'total_seats'])
+      .where('concert_id', '=', concertId)
+      .where('starts_at', '>', after)
+      .orderBy('starts_at')
+      .orderBy('id')
+      .execute()
+    return rows.map((r) => ({ scheduleId: r.id, startsAt: r.starts_at, totalSeats: r.total_seats }))
+  }
+
+  async insertSchedule(layout: ScheduleLayout, createdAt: Date, db: Tx): Promise<void> {
+    const trx = db as Kysely<CatalogTables>
+    await trx
+      .insertInto('schedules')
+      .values({ id: layout.scheduleId, concert_id: layout.concertId, starts_at: layout.startsAt, total_seats: layout.totalSeats, created_at: createdAt })
+      .execute()
+    await trx
+      .insertInto('schedule_sections')
+      .values(
+        layout.sections.map((s, position) => ({
+          schedule_id: layout.scheduleId,
+          position,
+          name: s.name,
+          rows: s.rows,
+          seats_per_row: s.seatsPerRow,
+          first_seat_no: s.firstSeatNo,
+          price: s.price,
+        })),
+      )
+      .execute()
+  }
+
+  /** One process seeds demo data, however many start together on an empty database. */
+  async lockDemoSeeding(trx: Tx): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${DEMO_LOCK})`.execute(trx)
+  }
+}
+
+// Any constant: processes that start together on an empty database seed it once.
+const DEMO_LOCK = 0x5d_0c_de_30

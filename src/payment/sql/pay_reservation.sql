@@ -1,0 +1,24 @@
+-- Pays a hold, all or nothing: the user's wallet is locked, the hold is confirmed if it is the
+-- user's, live, of p_concert_id (when given) and within the balance, then the balance goes down
+-- by its price (with its ledger entry) and the payment is written. Returns the outcome (PAID, or
+-- the refusal of reservation_confirm) with the price, the balance, and the reservation's
+-- schedule and concert; nothing changes unless PAID.
+create or replace function pay_reservation(
+  p_payment_id text, p_user_id text, p_reservation_id text, p_now timestamptz, p_concert_id text
+) returns table (outcome text, price bigint, balance bigint, schedule_id text, concert_id text)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  bal bigint;
+  c record;
+begin
+  bal := wallet_lock(p_user_id);
+  select * into c from reservation_confirm(p_reservation_id, p_user_id, p_now, p_concert_id, bal);
+  if c.outcome <> 'CONFIRMED' then
+    return query select c.outcome, c.price, bal, c.schedule_id, c.concert_id; return;
+  end if;
+  bal := wallet_move(p_user_id, 'PAYMENT', -c.price, p_payment_id, p_now);
+  insert into payments (id, user_id, reservation_id, amount, created_at)
+    values (p_payment_id, p_user_id, p_reservation_id, c.price, p_now);
+  return query select 'PAID', c.price, bal, c.schedule_id, c.concert_id;
+end $$

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { PGliteDialect } from './pglite-dialect.js'
+
+/** The database, seen by no component's tables: each component views it through its own. */
+export type Db = Kysely<any>
+/** A transaction (or the database) that one component passes to another's repository. */
+export type Tx = Kysely<any>
+
+/** A DATA_DIR of `memory://` keeps the embedded database in memory only. */
+export const isInMemory = (dataDir: string) => dataDir.startsWith('memory://')
+
+export interface DatabaseHandle {
+  db: Db
+  kind: 'pglite' | 'postgres'
+  close(): Promise<void>
+}
+
+const INT8_OID = 20
+
+// bigint columns hold money and counters far below 2^53: read them as numbers on both drivers.
+const parseInt8 = (value: string) => Number(value)
+
+/**
+ * A pg client that prepares each parameterised statement once per connection (named by a hash
+ * of its text) and then only binds and executes it: PostgreSQL parses and plans the hot
+ * statements once instead of on every request.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): any {
+    if (typeof config === 'string' && Array.isArray(values) && values.length > 0 && typeof callback !== 'function') {
+      let name = statementNames.get(config)
+      if (!name) {
+        name = `s_${createHash('sha1').update(config).digest('hex').slice(0, 20)}`
+        if (statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(config, name)
+      }
+      return super.query({ name, text: config, values })
+    }
+    return (super.query as (...args: unknown[]) => unknown)(config, values, callback)
+  }
+}
+const statementNames = new Map<string, string>()
+/** Statement shapes are finite in this code; the bound only guards against a runaway. */
+const MAX_NAMED_STATEMENTS = 5000
+
+export interface DatabaseOptions {
+  databaseUrl?: string
+  dataDir: string
+  /** Size of the PostgreSQL pool. */
+  poolSize?: number
+}
+
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 20,
+      Client: PreparingClient,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    })
+    // A client that loses its server emits 'error' whether idle or checked out; the query in
+    // flight is rejected anyway, so the event itself must not crash the process.
+    pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    return { db, kind: 'postgres', close: () => db.destroy() }
+  }
+  let dataDir: string | undefined
+  if (!isInMemory(options.dataDir)) {
+    dataDir = join(options.dataDir, 'pgdata')
+    mkdirSync(dataDir, { recursive: true })
+  }
+  const pglite = new PGlite(dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) })
+  return { db, kind: 'pglite', close: () => db.destroy() }
+}
+
+/** Runs `fn` in a transaction: the caller's, when it is already in one, or a new one. */
+export function inTransaction<T>(db: Tx, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn)
+}

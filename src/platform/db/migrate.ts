@@ -1,0 +1,42 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import type { Db } from './database.js'
+import * as m0001 from './migrations/0001_baseline.js'
+
+/** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
+const migrations: Record<string, Migration> = {
+  '0001_baseline': m0001,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
+
+// Any constant: processes that start together apply the functions one after another.
+const FUNCTIONS_LOCK = 0x5d_f0_0c_71
+
+/**
+ * Applies pending migrations in order (Kysely takes a lock, so processes that start together
+ * apply each once), then every database function from the given folders: one `.sql` file per
+ * function, each a `create or replace function`, so applying them again changes nothing.
+ */
+export async function migrateToLatest(db: Db, functionDirs: URL[]): Promise<void> {
+  // Name the schema: otherwise Kysely takes a migration table in any schema of the database for ours.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db)
+  const migrationTableSchema = rows[0]!.schema
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error })
+  }
+  const files = functionDirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()
+      .map((f) => new URL(f, dir)),
+  )
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${FUNCTIONS_LOCK})`.execute(trx)
+    // A function may call one defined in a later file: bodies are checked when called.
+    await sql`set local check_function_bodies = off`.execute(trx)
+    for (const file of files) await sql.raw(readFileSync(file, 'utf8')).execute(trx)
+  })
+}

@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { AppError, type ErrorCode, errorCodes } from '../errors.js'
+
+export function sendProblem(reply: FastifyReply, error: AppError) {
+  return reply
+    .status(error.status)
+    .type('application/problem+json')
+    .send({
+      type: `urn:stagedoor:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
+      title: errorCodes[error.code].title,
+      status: error.status,
+      code: error.code,
+      detail: error.detail,
+      ...error.extra,
+    })
+}
+
+/** Fastify's validation output as one problem that names the field. */
+function validationProblem(error: FastifyError): AppError {
+  const first = error.validation![0]!
+  const params = first.params as Record<string, unknown>
+  let path = first.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const child = (params.missingProperty ?? params.additionalProperty) as string | undefined
+  if (child) path = path ? `${path}.${child}` : child
+  const field = path || (error.validationContext ?? 'body')
+  let message = first.message ?? 'is invalid'
+  if (params.additionalProperty) message = 'is not a known property'
+  if (params.missingProperty) message = 'is required'
+  if (params.allowedValues) message += `: ${(params.allowedValues as unknown[]).join(', ')}`
+  return new AppError('VALIDATION_FAILED', `${error.validationContext ?? 'body'} field '${field}' ${message}`, { field })
+}
+
+/** The framework's own client errors (bad JSON, wrong content type, sizes) by status; any other 4xx is a malformed request. */
+const frameworkRefusals: Partial<Record<number, ErrorCode>> = {
+  400: 'MALFORMED_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+}
+
+/** Errors of the database or Redis being unreachable: the client gets 503, not 500. */
+function isDependencyDown(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string }
+  if (!e || typeof e !== 'object') return false
+  const code = e.code ?? ''
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300'].includes(code) ||
+    code.startsWith('08') ||
+    e.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(e.message ?? '')
+  )
+}
+
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) return sendProblem(reply, error)
+    if (error.validation) return sendProblem(reply, validationProblem(error))
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return sendProblem(reply, new AppError(frameworkRefusals[status] ?? 'MALFORMED_REQUEST', error.message))
+    }
+    if (isDependencyDown(error)) {
+      request.log.error({ err: error }, 'dependency unavailable')
+      return sendProblem(reply, new AppError('DEPENDENCY_UNAVAILABLE', 'a backing service is unavailable; retry later'))
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return sendProblem(reply, new AppError('INTERNAL', 'an internal error occurred'))
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  )
+}

@@ -1,0 +1,28 @@
+--[[
+  Status polls, many in one run: where each token stands; a waiting entry is marked as seen now,
+  and an entry found past a deadline is ended.
+    KEYS[1] active    ZSET token -> active until (ms)
+    KEYS[2] maxUntil  HASH token -> hard limit of the admission (ms)
+    KEYS[3] waiting   ZSET token -> order key
+    KEYS[4] seen      ZSET token -> last poll (ms)
+    KEYS[5] entries   HASH token -> "userId|joinedAt"
+    KEYS[6] users     HASH userId -> live token
+    KEYS[7] ended     ZSET token -> ended at (ms)
+    KEYS[8] reasons   HASH token -> why it ended
+    ARGV: 3 per poll: tokenId, now (ms), staleBefore
+  Returns per poll {'W', position} | {'A', activeUntil} | {'X', reason}
+]]
+local activeKey, maxUntilKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local entriesKey, usersKey, endedKey, reasonsKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- @include "state"
+-- @include "forget"
+
+local out = {}
+for i = 1, #ARGV, 3 do
+  local token, now = ARGV[i], tonumber(ARGV[i + 1])
+  local state, lapsed = stateOf(token, now, tonumber(ARGV[i + 2]))
+  if lapsed then forget(token, state[2], now) end
+  if state[1] == 'W' then redis.call('ZADD', seenKey, 'XX', now, token) end
+  out[#out + 1] = state
+end
+return out

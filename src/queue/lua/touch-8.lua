@@ -1,0 +1,30 @@
+--[[
+  The gate, many in one run: an active admission slides to now + idle, never past its hard limit;
+  an entry found past a deadline is ended.
+    KEYS: as status-8.lua (active, maxUntil, waiting, seen, entries, users, ended, reasons)
+    ARGV: 4 per call: tokenId, now (ms), activeIdleMs, staleBefore
+  Returns per call {'A', activeUntil} | {'W', position} | {'X', reason}
+]]
+local activeKey, maxUntilKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local entriesKey, usersKey, endedKey, reasonsKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- @include "state"
+-- @include "forget"
+
+local function touch(token, now, idleMs, staleBefore)
+  local state, lapsed = stateOf(token, now, staleBefore)
+  if lapsed then forget(token, state[2], now) end
+  if state[1] == 'A' then
+    local slid = math.min(now + idleMs, tonumber(redis.call('HGET', maxUntilKey, token)))
+    if slid > state[2] then
+      redis.call('ZADD', activeKey, 'XX', slid, token)
+      state[2] = slid
+    end
+  end
+  return state
+end
+
+local out = {}
+for i = 1, #ARGV, 4 do
+  out[#out + 1] = touch(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]))
+end
+return out

@@ -1,0 +1,59 @@
+-- Joins in order, each as a single join: insert a new entry, or find the user's live one
+-- (idempotent per user and concert); a live entry that has lapsed is ended and replaced. Every
+-- statement in the loop takes a fresh snapshot, so after waiting on a concurrent join of the
+-- same user it sees that join's entry. Returns one row per join, in order, with the entry's
+-- state and, when waiting, how many are ahead.
+create or replace function queue_join_many(
+  p_concert_id text, p_token_ids text[], p_user_ids text[], p_order_keys bigint[], p_nows timestamptz[],
+  p_stale_befores timestamptz[]
+) returns table (idx integer, token_id text, joined_at timestamptz, created boolean, status text,
+                 active_until timestamptz, ahead integer)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  e queue_entries%rowtype;
+  entries queue_entries[] := '{}';
+  is_new boolean[] := '{}';
+  settled boolean;
+  lapsed text;
+begin
+  for i in 1 .. coalesce(array_length(p_token_ids, 1), 0) loop
+    settled := false;
+    for attempt in 1 .. 3 loop
+      insert into queue_entries (token_id, concert_id, user_id, order_key, status, joined_at, last_seen_at)
+        values (p_token_ids[i], p_concert_id, p_user_ids[i], coalesce(p_order_keys[i], nextval('queue_order_seq')),
+                'WAITING', p_nows[i], p_nows[i])
+        on conflict (concert_id, user_id) where status <> 'EXPIRED' do nothing
+        returning * into e;
+      if found then
+        is_new := is_new || true;
+        settled := true;
+        exit;
+      end if;
+      select * into e from queue_entries where concert_id = p_concert_id and user_id = p_user_ids[i] and status <> 'EXPIRED';
+      continue when not found; -- ended meanwhile: insert again
+      lapsed := queue_lapse_reason(e.status, e.last_seen_at, e.active_until, e.active_max_until, p_nows[i], p_stale_befores[i]);
+      if lapsed is not null then
+        update queue_entries set status = 'EXPIRED', ended_at = p_nows[i], end_reason = lapsed
+        where token_id = e.token_id and status <> 'EXPIRED';
+        continue;
+      end if;
+      if e.status = 'WAITING' then
+        update queue_entries set last_seen_at = p_nows[i] where token_id = e.token_id;
+      end if;
+      is_new := is_new || false;
+      settled := true;
+      exit;
+    end loop;
+    if not settled then
+      raise exception 'join of user % to concert % did not settle', p_user_ids[i], p_concert_id;
+    end if;
+    entries := entries || e;
+  end loop;
+  return query
+    with done as (select * from unnest(entries) with ordinality as d)
+    select d.ordinality::integer, d.token_id, d.joined_at, is_new[d.ordinality], d.status, d.active_until, p.ahead
+    from done d left join queue_positions(p_concert_id, array(select token_id from done where status = 'WAITING')) p
+      on p.token_id = d.token_id and d.status = 'WAITING'
+    order by d.ordinality;
+end $$

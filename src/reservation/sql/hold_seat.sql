@@ -1,0 +1,24 @@
+-- Holds a seat. A transaction-scoped lock on the user serialises their own holds (the per-user
+-- limit), and the seat's conditional update treats a hold past its deadline as free. Returns
+-- HELD, HOLD_LIMIT_REACHED or SEAT_UNAVAILABLE; nothing changes unless HELD.
+create or replace function hold_seat(
+  p_reservation_id text, p_user_id text, p_concert_id text, p_schedule_id text, p_seat_no integer,
+  p_price bigint, p_now timestamptz, p_held_until timestamptz, p_queue_token_id text, p_max_holds integer
+) returns text language plpgsql as $$
+declare
+  live integer;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('hold:' || p_user_id, 0));
+  select count(*) into live from reservations
+    where user_id = p_user_id and schedule_id = p_schedule_id and status = 'HELD' and held_until > p_now;
+  if live >= p_max_holds then return 'HOLD_LIMIT_REACHED'; end if;
+  update seats set status = 'HELD', reservation_id = p_reservation_id, held_until = p_held_until
+    where schedule_id = p_schedule_id and seat_no = p_seat_no
+      and (status = 'AVAILABLE' or (status = 'HELD' and held_until <= p_now));
+  if not found then return 'SEAT_UNAVAILABLE'; end if;
+  insert into reservations (id, user_id, concert_id, schedule_id, seat_no, price, status, held_until,
+                            queue_token_id, created_at, updated_at)
+    values (p_reservation_id, p_user_id, p_concert_id, p_schedule_id, p_seat_no, p_price, 'HELD', p_held_until,
+            p_queue_token_id, p_now, p_now);
+  return 'HELD';
+end $$

@@ -1,0 +1,14 @@
+import type { FastifyRequest } from 'fastify'
+import type { AccessTokens } from './access-tokens.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the `user` hook: the authenticated user. */
+    userId: string
+  }
+}
+
+/** onRequest hook: a valid Bearer access token, else 401. Runs before the body is read, so 401 comes before 400. */
+export const userHook = (tokens: AccessTokens) => async (request: FastifyRequest) => {
+  request.userId = tokens.authenticate(request.headers.authorization)
+}

@@ -1,0 +1,13 @@
+-- Moves a user's balance by p_amount (+ a charge, − a payment) and writes its ledger entry in
+-- the same statement, so the balance always equals the sum of its ledger. Returns the new
+-- balance, or null when the balance would go below zero (nothing changes then).
+create or replace function wallet_move(p_user_id text, p_kind text, p_amount bigint, p_ref_id text, p_now timestamptz)
+returns bigint language sql as $$
+  insert into wallets (user_id, balance) values (p_user_id, 0) on conflict (user_id) do nothing;
+  with w as (
+    update wallets set balance = balance + p_amount where user_id = p_user_id and balance + p_amount >= 0 returning balance
+  )
+  insert into balance_ledger (user_id, kind, amount, balance_after, ref_id, created_at)
+  select p_user_id, p_kind, p_amount, w.balance, p_ref_id, p_now from w
+  returning balance_after;
+$$

@@ -1,0 +1,267 @@
+import { randomInt } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { QueueSettings } from '../src/queue/settings.js'
+import type { EntryState, QueueStore } from '../src/queue/store.js'
+import { type StoreUnderTest, queueStoreTargets } from './support/queue-store-targets.js'
+
+const T0 = Date.parse('2030-01-01T00:00:00Z')
+const SECOND = 1000
+
+const limits = (overrides: Partial<QueueSettings> = {}): QueueSettings => ({
+  strategy: 'hybrid',
+  admitPerTick: 100,
+  tickMs: 1000,
+  maxActive: 1000,
+  paused: false,
+  activeIdleS: 300,
+  activeMaxS: 1800,
+  waitingIdleS: 300,
+  ...overrides,
+})
+
+let userSeq = 0
+const user = () => `usr_${++userSeq}_${randomInt(1e9)}`
+let tokenSeq = 0
+const token = () => `qt_${++tokenSeq}_${randomInt(1e9)}`
+
+describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
+  let sut: StoreUnderTest
+  let store: QueueStore
+  beforeAll(async () => {
+    sut = await target.open(4)
+    store = sut.stores[0]!
+  })
+  afterAll(() => sut.close())
+
+  const join = async (concertId: string, now = T0, l = limits(), userId = user(), prequeueKey: number | null = null) =>
+    store.join(concertId, userId, token(), prequeueKey, now, l)
+
+  const positionOf = (s: EntryState) => (s.state === 'WAITING' ? s.position : s.state)
+
+  it('when users join one after another, then each is placed behind the last', async () => {
+    const c = await sut.newConcert()
+    const joined = []
+    for (let i = 0; i < 5; i++) joined.push(await join(c))
+    expect(joined.map((j) => positionOf(j.state))).toEqual([1, 2, 3, 4, 5])
+    expect(joined.every((j) => j.created)).toBe(true)
+    expect(positionOf(await store.peek(c, joined[3]!.tokenId, T0))).toBe(4)
+  })
+
+  it('when a user joins again, then the same token and place come back and no entry is added', async () => {
+    const c = await sut.newConcert()
+    await join(c)
+    const u = user()
+    const first = await join(c, T0, limits(), u)
+    const again = await store.join(c, u, token(), null, T0 + SECOND, limits())
+    expect(again).toMatchObject({ tokenId: first.tokenId, joinedAt: first.joinedAt, created: false })
+    expect(positionOf(again.state)).toBe(2)
+    expect((await store.figures(c, T0 + SECOND, limits())).waiting).toBe(2)
+  })
+
+  it('when one user joins 20 times in parallel on several connections, then there is one entry', async () => {
+    const c = await sut.newConcert()
+    const u = user()
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, u, token(), null, T0, limits())),
+    )
+    expect(new Set(results.map((r) => r.tokenId)).size).toBe(1)
+    expect(results.filter((r) => r.created)).toHaveLength(1)
+    expect((await store.figures(c, T0, limits())).waiting).toBe(1)
+  })
+
+  it('when 200 users join in parallel, then their places are exactly 1 to 200', async () => {
+    const c = await sut.newConcert()
+    const joined = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, user(), token(), null, T0, limits())),
+    )
+    const positions = await Promise.all(joined.map(async (j) => positionOf(await store.peek(c, j.tokenId, T0))))
+    expect([...positions].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+  })
+
+  it('when many polls of one concert arrive at once, then each gets its own answer, whatever the others are', async () => {
+    const c = await sut.newConcert()
+    const other = await sut.newConcert()
+    const joined = []
+    for (let i = 0; i < 30; i++) joined.push(await join(c))
+    const elsewhere = await join(other)
+    await store.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 10 }))
+    const tokens = [...joined.map((j) => j.tokenId), token(), elsewhere.tokenId, joined[15]!.tokenId]
+    const states = await Promise.all(tokens.map((t) => store.status(c, t, T0 + SECOND, limits())))
+    expect(states.slice(0, 10).map((s) => s.state)).toEqual(Array(10).fill('ACTIVE'))
+    expect(states.slice(10, 30).map(positionOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(states.slice(30)).toEqual([{ state: 'EXPIRED', reason: null }, { state: 'EXPIRED', reason: null }, { state: 'WAITING', position: 6 }])
+  })
+
+  it('when 2,000 users join in turn, then admission follows joining order exactly', async () => {
+    const c = await sut.newConcert()
+    const tokens: string[] = []
+    for (let i = 0; i < 2000; i++) tokens.push((await join(c)).tokenId)
+    const l = limits({ strategy: 'rate', admitPerTick: 500 })
+    for (let tick = 1; tick <= 4; tick++) {
+      const now = T0 + tick * SECOND
+      expect(await store.tick(c, now, l)).toMatchObject({ ran: true, admitted: 500 })
+      const boundary = tick * 500
+      expect((await store.peek(c, tokens[boundary - 1]!, now)).state).toBe('ACTIVE')
+      if (boundary < 2000) expect(positionOf(await store.peek(c, tokens[boundary]!, now))).toBe(1)
+    }
+    const states = await Promise.all(tokens.map((t) => store.peek(c, t, T0 + 4 * SECOND)))
+    expect(states.every((s) => s.state === 'ACTIVE')).toBe(true)
+  })
+
+  it('when the pre-queue opens the sale, then pre-queue joiners come first, in shuffled order, then FIFO', async () => {
+    const c = await sut.newConcert()
+    const pre = []
+    for (let i = 0; i < 50; i++) pre.push(await join(c, T0, limits(), user(), -randomInt(1, 2 ** 48 - 1)))
+    const late = [await join(c, T0 + SECOND), await join(c, T0 + 2 * SECOND)]
+    const now = T0 + 3 * SECOND
+    const prePositions = await Promise.all(pre.map(async (j) => positionOf(await store.peek(c, j.tokenId, now))))
+    expect([...prePositions].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+    // 50 joiners keeping their joining order by chance: about 1 in 50! — a shuffle shows.
+    expect(prePositions).not.toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+    expect(positionOf(await store.peek(c, late[0]!.tokenId, now))).toBe(51)
+    expect(positionOf(await store.peek(c, late[1]!.tokenId, now))).toBe(52)
+  })
+
+  it('when the rate strategy ticks, then it admits admitPerTick once per tick window, whatever is active', async () => {
+    const c = await sut.newConcert()
+    for (let i = 0; i < 10; i++) await join(c)
+    const l = limits({ strategy: 'rate', admitPerTick: 3, maxActive: 1 })
+    expect(await store.tick(c, T0 + 1000, l)).toEqual({ ran: true, admitted: 3, expired: 0 })
+    expect(await store.tick(c, T0 + 1999, l)).toEqual({ ran: false, admitted: 0, expired: 0 })
+    expect(await store.tick(c, T0 + 2000, l)).toEqual({ ran: true, admitted: 3, expired: 0 })
+    expect((await store.figures(c, T0 + 2000, l)).active).toBe(6)
+  })
+
+  it('when the cap strategy ticks, then it fills free slots only, and a freed slot goes to the next at once', async () => {
+    const c = await sut.newConcert()
+    const joined = []
+    for (let i = 0; i < 6; i++) joined.push(await join(c))
+    const l = limits({ strategy: 'cap', maxActive: 4 })
+    expect((await store.tick(c, T0 + 1000, l)).admitted).toBe(4)
+    expect((await store.tick(c, T0 + 2000, l)).admitted).toBe(0)
+    expect(await store.end(c, joined[1]!.tokenId, 'PAID', T0 + 2500, l)).toBe(true)
+    expect((await store.peek(c, joined[4]!.tokenId, T0 + 2500)).state).toBe('ACTIVE')
+    expect(positionOf(await store.peek(c, joined[5]!.tokenId, T0 + 2500))).toBe(1)
+    expect((await store.figures(c, T0 + 2500, l)).active).toBe(4)
+  })
+
+  it('when the hybrid strategy ticks, then it admits up to admitPerTick without passing maxActive', async () => {
+    const c = await sut.newConcert()
+    for (let i = 0; i < 10; i++) await join(c)
+    const l = limits({ strategy: 'hybrid', admitPerTick: 3, maxActive: 5 })
+    expect((await store.tick(c, T0 + 1000, l)).admitted).toBe(3)
+    expect((await store.tick(c, T0 + 2000, l)).admitted).toBe(2)
+    expect((await store.tick(c, T0 + 3000, l)).admitted).toBe(0)
+  })
+
+  it('when admission is paused, then no one is admitted and leaving frees no slot to the next', async () => {
+    const c = await sut.newConcert()
+    const a = await join(c)
+    await join(c)
+    const paused = limits({ strategy: 'cap', maxActive: 1, paused: true })
+    expect((await store.tick(c, T0 + 1000, paused)).admitted).toBe(0)
+    expect((await store.tick(c, T0 + 2000, limits({ strategy: 'cap', maxActive: 1 }))).admitted).toBe(1)
+    await store.end(c, a.tokenId, 'LEFT', T0 + 2500, paused)
+    expect((await store.figures(c, T0 + 2500, paused)).active).toBe(0)
+  })
+
+  it('when an admitted user keeps using the gate, then the admission slides but never past the hard limit', async () => {
+    const c = await sut.newConcert()
+    const a = await join(c)
+    const l = limits({ activeIdleS: 100, activeMaxS: 250 })
+    await store.tick(c, T0 + 1000, l)
+    expect(await store.touch(c, a.tokenId, T0 + 50 * SECOND, l)).toEqual({ state: 'ACTIVE', activeUntil: T0 + 150 * SECOND })
+    expect(await store.touch(c, a.tokenId, T0 + 140 * SECOND, l)).toEqual({ state: 'ACTIVE', activeUntil: T0 + 240 * SECOND })
+    expect(await store.touch(c, a.tokenId, T0 + 230 * SECOND, l)).toEqual({ state: 'ACTIVE', activeUntil: T0 + 251 * SECOND })
+    expect(await store.touch(c, a.tokenId, T0 + 251 * SECOND, l)).toEqual({ state: 'EXPIRED', reason: 'HARD_LIMIT' })
+  })
+
+  it('when an admitted user goes idle, then the token ends with no loop running and the slot is free', async () => {
+    const c = await sut.newConcert()
+    const a = await join(c)
+    const b = await join(c)
+    const l = limits({ strategy: 'cap', maxActive: 1, activeIdleS: 60 })
+    await store.tick(c, T0 + 1000, l)
+    expect((await store.status(c, a.tokenId, T0 + 60 * SECOND, l)).state).toBe('ACTIVE')
+    expect(await store.touch(c, a.tokenId, T0 + 61 * SECOND, l)).toEqual({ state: 'EXPIRED', reason: 'ACTIVE_IDLE' })
+    expect(await store.status(c, a.tokenId, T0 + 61 * SECOND, l)).toEqual({ state: 'EXPIRED', reason: 'ACTIVE_IDLE' })
+    expect((await store.figures(c, T0 + 61 * SECOND, l)).active).toBe(0)
+    expect((await store.tick(c, T0 + 62 * SECOND, l)).admitted).toBe(1)
+    expect((await store.peek(c, b.tokenId, T0 + 62 * SECOND)).state).toBe('ACTIVE')
+  })
+
+  it('when a waiting user stops polling, then they lose the place and leave the count and admission', async () => {
+    const c = await sut.newConcert()
+    const l = limits({ waitingIdleS: 60, strategy: 'rate', admitPerTick: 1 })
+    const quiet = await join(c, T0, l)
+    const polling = await join(c, T0, l)
+    expect((await store.status(c, polling.tokenId, T0 + 50 * SECOND, l)).state).toBe('WAITING')
+    const later = T0 + 61 * SECOND
+    expect(await store.status(c, quiet.tokenId, later, l)).toEqual({ state: 'EXPIRED', reason: 'WAITING_IDLE' })
+    expect((await store.figures(c, later, l)).waiting).toBe(1)
+    await store.tick(c, later, l)
+    expect((await store.peek(c, polling.tokenId, later)).state).toBe('ACTIVE')
+    // Rejoining after losing the place goes to the back with a new token.
+    const back = await store.join(c, 'someone', token(), null, later, l)
+    expect(back.created).toBe(true)
+  })
+
+  it('when a waiting user leaves, then everyone behind moves up at once and leaving again changes nothing', async () => {
+    const c = await sut.newConcert()
+    const a = await join(c)
+    const b = await join(c)
+    const cc = await join(c)
+    expect(await store.end(c, a.tokenId, 'LEFT', T0, limits())).toBe(true)
+    expect(positionOf(await store.peek(c, b.tokenId, T0))).toBe(1)
+    expect(positionOf(await store.peek(c, cc.tokenId, T0))).toBe(2)
+    expect(await store.end(c, a.tokenId, 'LEFT', T0, limits())).toBe(false)
+    expect(await store.peek(c, a.tokenId, T0)).toEqual({ state: 'EXPIRED', reason: 'LEFT' })
+  })
+
+  it('when a user rejoins after their token ended, then they get a new token at the back', async () => {
+    const c = await sut.newConcert()
+    const u = user()
+    const first = await join(c, T0, limits(), u)
+    await join(c)
+    await store.end(c, first.tokenId, 'LEFT', T0, limits())
+    const again = await store.join(c, u, token(), null, T0 + SECOND, limits())
+    expect(again.created).toBe(true)
+    expect(again.tokenId).not.toBe(first.tokenId)
+    expect(positionOf(again.state)).toBe(2)
+  })
+
+  it('when users are admitted, then the figures count them with their median wait', async () => {
+    const c = await sut.newConcert()
+    const l = limits({ strategy: 'rate', admitPerTick: 2 })
+    await join(c, T0)
+    await join(c, T0 + 10 * SECOND)
+    await join(c, T0 + 20 * SECOND)
+    await store.tick(c, T0 + 40 * SECOND, l)
+    const figures = await store.figures(c, T0 + 40 * SECOND, l)
+    expect(figures).toEqual({ waiting: 1, active: 2, admittedLastMinute: 2, p50WaitSeconds: 35 })
+    expect(await store.recentAdmissions(c, T0 + 50 * SECOND)).toEqual({ admittedLastMinute: 2, firstAdmittedAt: T0 + 40 * SECOND })
+    expect((await store.figures(c, T0 + 101 * SECOND, l)).admittedLastMinute).toBe(0)
+    expect(await store.recentAdmissions(c, T0 + 101 * SECOND)).toEqual({ admittedLastMinute: 0, firstAdmittedAt: null })
+  })
+
+  it('when many processes tick and free slots at once, then the cap is never exceeded and no one is admitted twice', async () => {
+    const c = await sut.newConcert()
+    const l = limits({ strategy: 'cap', maxActive: 10, tickMs: 50 })
+    const tokens: string[] = []
+    for (let i = 0; i < 60; i++) tokens.push((await join(c)).tokenId)
+    let now = T0
+    for (let round = 0; round < 5; round++) {
+      now += 50
+      const active = (
+        await Promise.all(tokens.map(async (t) => ((await store.peek(c, t, now)).state === 'ACTIVE' ? t : null)))
+      ).filter((t): t is string => t !== null)
+      await Promise.all([
+        ...sut.stores.map((s) => s.tick(c, now, l)),
+        ...active.slice(0, 5).map((t, i) => sut.stores[i % sut.stores.length]!.end(c, t, 'PAID', now, l)),
+      ])
+      expect((await store.figures(c, now, l)).active).toBeLessThanOrEqual(10)
+    }
+    const finalStates = await Promise.all(tokens.map((t) => store.peek(c, t, now)))
+    expect(finalStates.filter((s) => s.state === 'ACTIVE')).toHaveLength(10)
+  })
+})

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto'
+import { migrateDatabase } from '../../src/app.js'
+import { openDatabase } from '../../src/platform/db/database.js'
+import { DbQueueStore } from '../../src/queue/db-store.js'
+import { RedisQueueStore } from '../../src/queue/redis-store.js'
+import type { QueueStore } from '../../src/queue/store.js'
+import type { Redis } from 'ioredis'
+import { connectRedis, type RedisClient } from '../../src/platform/redis/client.js'
+import { startRedisCluster } from './redis-cluster.js'
+import { freshPostgresSchema, REDIS_URL } from './stores.js'
+
+export interface StoreUnderTest {
+  /** A store; `connections` > 1 gives stores on separate connections to the same data. */
+  stores: QueueStore[]
+  /** A concert id of its own (the stores need no catalog). */
+  newConcert(): Promise<string>
+  close(): Promise<void>
+}
+
+export interface QueueStoreTarget {
+  name: string
+  open(connections?: number): Promise<StoreUnderTest>
+}
+
+async function databaseTarget(databaseUrl: string | undefined, connections: number): Promise<StoreUnderTest> {
+  const open = () => openDatabase({ databaseUrl, dataDir: 'memory://', poolSize: 5 })
+  const handles = [open()]
+  await migrateDatabase(handles[0]!.db)
+  // PGlite is one in-process database: its "connections" share one handle.
+  for (let i = 1; i < connections; i++) handles.push(databaseUrl ? open() : handles[0]!)
+  return {
+    stores: handles.map((h) => new DbQueueStore(h.db)),
+    newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
+    close: async () => {
+      for (const h of new Set(handles)) await h.close()
+    },
+  }
+}
+
+/** Deletes a test's keys from the shared Redis (a throwaway cluster goes away whole instead). */
+async function dropKeys(redis: RedisClient, prefix: string) {
+  for await (const keys of (redis as Redis).scanStream({ match: `${prefix}*`, count: 1000 })) {
+    if ((keys as string[]).length > 0) await (redis as Redis).unlink(...(keys as string[]))
+  }
+}
+
+async function redisTarget(url: string, connections: number, onClose?: () => Promise<void>): Promise<StoreUnderTest> {
+  const prefix = `test:${randomBytes(4).toString('hex')}:`
+  const clients: RedisClient[] = []
+  for (let i = 0; i < connections; i++) clients.push(await connectRedis(url))
+  return {
+    stores: clients.map((c) => new RedisQueueStore(c, prefix)),
+    newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
+    close: async () => {
+      if (!onClose) await dropKeys(clients[0]!, prefix)
+      for (const c of clients) await c.quit()
+      await onClose?.()
+    },
+  }
+}
+
+export const queueStoreTargets: QueueStoreTarget[] = [
+  { name: 'redis', open: (n = 1) => redisTarget(REDIS_URL, n) },
+  {
+    name: 'redis-cluster',
+    open: async (n = 1) => {
+      const cluster = await startRedisCluster()
+      return redisTarget(cluster.url, n, () => cluster.stop())
+    },
+  },
+  { name: 'pglite', open: (n = 1) => databaseTarget(undefined, n) },
+  { name: 'postgres', open: async (n = 1) => databaseTarget(await freshPostgresSchema(), n) },
+]
