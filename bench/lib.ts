@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { randomBytes } from 'node:crypto'
 import autocannon, { type Request } from 'autocannon'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Pool, WebSocket } from 'undici'
 import { RedisQueueStore } from '../src/queue/redis-store.js'
-import { freePort, startServer, type ServerProcess } from '../test/support/process.js'
+import { freePort, type ServerProcess, startServer } from '../test/support/process.js'
 
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -178,7 +178,7 @@ export async function startBare(): Promise<Target & { stop(): Promise<void> }> {
   }
 }
 
-export { freePort, startServer, type ServerProcess }
+export { freePort, type ServerProcess, startServer }
 
 export function machine() {
   const cpus = os.cpus()
@@ -263,7 +263,10 @@ export async function inParallel<T>(items: T[], concurrency: number, fn: (item: 
 const pools = new Map<string, Pool>()
 export async function call(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
   let pool = pools.get(url)
-  if (!pool) pools.set(url, (pool = new Pool(url, { connections: 128 })))
+  if (!pool) {
+    pool = new Pool(url, { connections: 128 })
+    pools.set(url, pool)
+  }
   const res = await pool.request({
     method: method as 'GET',
     path,
@@ -273,7 +276,6 @@ export async function call(url: string, method: string, path: string, headers: R
   const text = await res.body.text()
   return { status: res.statusCode, body: text ? JSON.parse(text) : null }
 }
-
 
 export async function closeClients() {
   await Promise.all([...pools.values()].map((p) => p.close()))

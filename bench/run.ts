@@ -12,27 +12,27 @@
  *   BENCH_NODE_ARGS  extra node flags for the service
  */
 import { randomBytes } from 'node:crypto'
-import { AccessTokens } from '../src/users/access-tokens.js'
-import { TokenSigner } from '../src/platform/signer.js'
-import { systemClock } from '../src/platform/clock.js'
 import { sql } from 'kysely'
+import { systemClock } from '../src/platform/clock.js'
 import { openDatabase } from '../src/platform/db/database.js'
+import { TokenSigner } from '../src/platform/signer.js'
+import { AccessTokens } from '../src/users/access-tokens.js'
 import {
   call,
   closeClients,
   drive,
   driveEach,
-  forgetQueues,
   driveFixed,
+  forgetQueues,
   freePort,
-  Profiler,
-  type Target,
   freshSchema,
   inParallel,
   machine,
+  Profiler,
   type Row,
   startBare,
   startServer,
+  type Target,
   table,
   writeResults,
 } from './lib.js'
@@ -72,7 +72,6 @@ const POLLERS = 20_000
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,sale').split(','))
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
-
 
 async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
   const inspectPort = PROFILE ? await freePort() : undefined
@@ -127,7 +126,10 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     let j = 0
     if (SCENARIOS.has('status')) {
       rows.push(
-        await drive(target, 'status poll', d.store, () => ({ path: '/v1/queue/status', headers: { 'queue-token': tokens[j++ % tokens.length]! } })),
+        await drive(target, 'status poll', d.store, () => ({
+          path: '/v1/queue/status',
+          headers: { 'queue-token': tokens[j++ % tokens.length]! },
+        })),
       )
     }
     const rssAfter = await memoryOf(server.child.pid!)
@@ -190,9 +192,15 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     )
     rows.push(
       await driveEach(target, 'payment', d.store, fans, 64, async (headers, n) => {
-        const res = await call(url, 'POST', '/v1/payments', { ...headers, 'idempotency-key': `pay-${n}` }, {
-          reservationId: reservations[n],
-        })
+        const res = await call(
+          url,
+          'POST',
+          '/v1/payments',
+          { ...headers, 'idempotency-key': `pay-${n}` },
+          {
+            reservationId: reservations[n],
+          },
+        )
         return res.status === 201
       }),
     )
@@ -244,10 +252,11 @@ async function main() {
   // with one fixed request shows that cost.
   const bare = await startBare()
   let k = 0
-  const bareRoute = () => drive(bare, 'bare Fastify route (ceiling)', '—', () => ({
-    path: '/health',
-    headers: { authorization: `Bearer ${bearers[k++ % bearers.length]}` },
-  }))
+  const bareRoute = () =>
+    drive(bare, 'bare Fastify route (ceiling)', '—', () => ({
+      path: '/health',
+      headers: { authorization: `Bearer ${bearers[k++ % bearers.length]}` },
+    }))
   const before = await bareRoute()
   const fixed = await driveFixed(bare, 'bare Fastify route, one fixed request', '/health')
   const measured: Row[] = []

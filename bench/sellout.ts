@@ -46,7 +46,11 @@ async function main() {
   const url = (i: number) => urls[i % urls.length]!
   try {
     const admin = { 'x-admin-key': ADMIN_KEY }
-    const { body: concert } = await call(url(0), 'POST', '/v1/admin/concerts', admin, { title: 'Sellout', performer: 'NOVA', venue: 'Stadium' })
+    const { body: concert } = await call(url(0), 'POST', '/v1/admin/concerts', admin, {
+      title: 'Sellout',
+      performer: 'NOVA',
+      venue: 'Stadium',
+    })
     const sections =
       SEATS === 60_000
         ? [
@@ -102,9 +106,15 @@ async function main() {
         return
       }
       s = performance.now()
-      const paid = await call(url(i), 'POST', '/v1/payments', { ...fan.headers, 'idempotency-key': `pay-${fanIndex}` }, {
-        reservationId: held.body.reservationId,
-      })
+      const paid = await call(
+        url(i),
+        'POST',
+        '/v1/payments',
+        { ...fan.headers, 'idempotency-key': `pay-${fanIndex}` },
+        {
+          reservationId: held.body.reservationId,
+        },
+      )
       payMs.push(performance.now() - s)
       if (paid.status !== 201) fail(`pay ${paid.status} ${paid.body?.code}`)
     })
@@ -119,7 +129,9 @@ async function main() {
         (select count(*)::int from payments) as payments,
         (select count(*)::int from reservations where status = 'CONFIRMED') as confirmed,
         (select count(*)::int from users u where u.balance <> (select coalesce(sum(amount), 0) from balance_ledger l where l.user_id = u.id)) as unbalanced,
-        (select sum(balance) + (select sum(amount) from payments) = (select sum(amount) from balance_ledger where kind = 'CHARGE') from users) as money`.execute(db)
+        (select sum(balance) + (select sum(amount) from payments) = (select sum(amount) from balance_ledger where kind = 'CHARGE') from users) as money`.execute(
+      db,
+    )
     await close()
     const r = rows[0]!
     holdMs.sort((a, b) => a - b)

@@ -55,7 +55,7 @@ const FUNCTION_DIRS = ['queue', 'reservation', 'wallet', 'payment'].map((c) => n
 export const migrateDatabase = (db: Db) => migrateToLatest(db, FUNCTION_DIRS)
 
 /** The app's parts, built once from the config and its backing stores. */
-export interface Components {
+interface Components {
   config: Config
   clock: Clock
   database: DatabaseHandle
@@ -95,7 +95,7 @@ export interface AppOptions {
  * The composition root: every component gets what it needs here, by construction. No component
  * imports this file.
  */
-export function compose(config: Config, clock: Clock, database: DatabaseHandle, redis: RedisClient | undefined, redisPrefix?: string): Components {
+function compose(config: Config, clock: Clock, database: DatabaseHandle, redis: RedisClient | undefined, redisPrefix?: string): Components {
   const { db } = database
   const metrics = new Metrics()
   const local = new LocalCache(clock, metrics)
@@ -151,7 +151,13 @@ function validatorCompilers() {
 }
 
 /** Builds the whole app: stores opened and migrated, components composed, routes registered. */
-export async function buildApp({ config, clock = systemClock, logger = false, backgroundLoops = true, redisPrefix }: AppOptions): Promise<App> {
+export async function buildApp({
+  config,
+  clock = systemClock,
+  logger = false,
+  backgroundLoops = true,
+  redisPrefix,
+}: AppOptions): Promise<App> {
   const database = openDatabase(config)
   let redis: RedisClient | undefined
   let components: Components
@@ -193,7 +199,11 @@ export async function buildApp({ config, clock = systemClock, logger = false, ba
       (err) => app.log.warn({ err }, 'housekeeping failed'),
     ),
   ]
-  if (backgroundLoops) app.addHook('onReady', async () => loops.forEach((l) => l.start()))
+  if (backgroundLoops) {
+    app.addHook('onReady', async () => {
+      for (const loop of loops) loop.start()
+    })
+  }
   // Stop the loops, then let requests in flight finish, then close the stores.
   app.addHook('preClose', async () => {
     await Promise.all(loops.map((l) => l.stop()))

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Type, type Static } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { Value } from 'typebox/value'
 import { isInMemory } from './platform/db/database.js'
 import type { QueueSettings } from './queue/settings.js'
@@ -116,7 +116,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
   }
 }
-
 
 /** A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). */
 function embeddedSecret(dataDir: string, name: string): string {

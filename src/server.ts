@@ -1,11 +1,11 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
 import { isInMemory } from './platform/db/database.js'
 
 const SHUTDOWN_GRACE_MS = 10_000
 
 async function main() {
-  let config
+  let config: Config
   try {
     config = loadConfig()
   } catch (err) {

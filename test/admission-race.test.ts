@@ -2,11 +2,10 @@ import { randomInt } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../src/platform/db/database.js'
-import { RedisQueueStore } from '../src/queue/redis-store.js'
+import type { RedisQueueStore } from '../src/queue/redis-store.js'
 import type { QueueSettings } from '../src/queue/settings.js'
-import type { RedisClient } from '../src/platform/redis/client.js'
 import { barrier } from './support/barrier.js'
-import { type StoreUnderTest, queueStoreTargets } from './support/queue-store-targets.js'
+import { queueStoreTargets, type StoreUnderTest } from './support/queue-store-targets.js'
 
 const CAP = 5
 const limits: QueueSettings = {
@@ -31,7 +30,8 @@ async function race(sut: StoreUnderTest, admitOnce: Admitter): Promise<number> {
   const concertId = await sut.newConcert()
   let now = Date.parse('2030-01-01T00:00:00Z')
   const tokens: string[] = []
-  for (let i = 0; i < 80; i++) tokens.push((await store.join(concertId, `usr_${i}`, `qt_${randomInt(1e12)}_${i}`, null, now, limits)).tokenId)
+  for (let i = 0; i < 80; i++)
+    tokens.push((await store.join(concertId, `usr_${i}`, `qt_${randomInt(1e12)}_${i}`, null, now, limits)).tokenId)
   let maxActive = 0
   for (let round = 0; round < 12; round++) {
     // Each connection in its own tick window, so every one of them really admits, all at once.
@@ -41,7 +41,9 @@ async function race(sut: StoreUnderTest, admitOnce: Admitter): Promise<number> {
     const active = states.filter(([, s]) => s === 'ACTIVE').map(([t]) => t)
     maxActive = Math.max(maxActive, active.length)
     // Two of the admitted leave, through different connections.
-    await Promise.all(active.slice(0, 2).map((t, i) => sut.stores[i % sut.stores.length]!.end(concertId, t, 'PAID', now, { ...limits, paused: true })))
+    await Promise.all(
+      active.slice(0, 2).map((t, i) => sut.stores[i % sut.stores.length]!.end(concertId, t, 'PAID', now, { ...limits, paused: true })),
+    )
   }
   return maxActive
 }
@@ -73,7 +75,7 @@ function nonAtomicRedisAdmit(sut: StoreUnderTest): Admitter {
   const together = barrier(sut.stores.length)
   return async (i, concertId, now) => {
     const store = sut.stores[i] as RedisQueueStore
-    const redis = (store as unknown as { redis: RedisClient }).redis
+    const { redis } = store
     const [waiting, seen, active, maxUntil] = (['waiting', 'seen', 'active', 'maxuntil'] as const).map((k) => store.key(concertId, k))
     const free = CAP - (await redis.zcount(active!, `(${now}`, '+inf'))
     await together()
@@ -106,4 +108,3 @@ function nonAtomicDatabaseAdmit(sut: StoreUnderTest): Admitter {
         order by order_key limit ${free} for update skip locked)`.execute(db)
   }
 }
-

@@ -38,7 +38,7 @@ describe.each(databaseTargets)('catalog on $name', (target) => {
     })
     expect(res.statusCode).toBe(201)
     const { concertId } = json(res)
-    const list = json((await t.app.inject({ method: 'GET', url: '/v1/concerts' })))
+    const list = json(await t.app.inject({ method: 'GET', url: '/v1/concerts' }))
     expect(list.items).toContainEqual({
       concertId,
       title: 'Spring Festival',

@@ -33,7 +33,10 @@ describe('coalescer', () => {
     const calls = [1, 2, 3, 4, 5].map((n) => coalescer.run('a', n))
     expect(batches.map((b) => b.inputs)).toEqual([[1, 2, 3]])
     await turn()
-    expect(batches.map((b) => b.inputs)).toEqual([[1, 2, 3], [4, 5]])
+    expect(batches.map((b) => b.inputs)).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ])
     for (const b of batches) b.finish()
     expect(await Promise.all(calls)).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5'])
   })

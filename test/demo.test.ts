@@ -16,15 +16,14 @@ describe.each(databaseTargets)('demo data on $name', (target) => {
     const { items } = json(res)
     expect(items).toHaveLength(2)
     const db = t.app.components.database.db
-    const schedules = await db
-      .selectFrom('schedules')
-      .select(['concert_id', 'total_seats'])
-      .orderBy('starts_at')
-      .execute()
+    const schedules = await db.selectFrom('schedules').select(['concert_id', 'total_seats']).orderBy('starts_at').execute()
     const byConcert = (id: string) => schedules.filter((s) => s.concert_id === id).map((s) => s.total_seats)
     const sizes = items.map((c: { concertId: string }) => byConcert(c.concertId))
     expect(sizes).toEqual(expect.arrayContaining([[50, 50, 50], [60_000]]))
-    const seats = await db.selectFrom('seats').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    const seats = await db
+      .selectFrom('seats')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
     expect(Number(seats.n)).toBe(3 * 50 + 60_000)
   })
 

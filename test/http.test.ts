@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { json, startTestApp, testConfig, type TestApp } from './support/app.js'
+import { json, startTestApp, type TestApp, testConfig } from './support/app.js'
 import { ManualClock } from './support/clock.js'
 import { pgliteTarget, postgresTarget } from './support/stores.js'
 import { startTcpProxy } from './support/tcp-proxy.js'

@@ -69,16 +69,37 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       const now = new Date(t.clock.now())
       const together = barrier(fans.length)
       const brokenHold = async (fan: Fan) => {
-        const seat = await db.selectFrom('seats').select('status').where('schedule_id', '=', scheduleId).where('seat_no', '=', 25).executeTakeFirstOrThrow()
+        const seat = await db
+          .selectFrom('seats')
+          .select('status')
+          .where('schedule_id', '=', scheduleId)
+          .where('seat_no', '=', 25)
+          .executeTakeFirstOrThrow()
         await together()
         if (seat.status !== 'AVAILABLE') return
         const id = newId('rsv')
-        await db.updateTable('seats').set({ status: 'HELD', reservation_id: id, held_until: new Date(now.getTime() + 120_000) })
-          .where('schedule_id', '=', scheduleId).where('seat_no', '=', 25).execute()
-        await db.insertInto('reservations').values({
-          id, user_id: fan.userId, concert_id: concertId, schedule_id: scheduleId, seat_no: 25, price: 1,
-          status: 'HELD', held_until: new Date(now.getTime() + 120_000), queue_token_id: null, created_at: now, updated_at: now,
-        }).execute()
+        await db
+          .updateTable('seats')
+          .set({ status: 'HELD', reservation_id: id, held_until: new Date(now.getTime() + 120_000) })
+          .where('schedule_id', '=', scheduleId)
+          .where('seat_no', '=', 25)
+          .execute()
+        await db
+          .insertInto('reservations')
+          .values({
+            id,
+            user_id: fan.userId,
+            concert_id: concertId,
+            schedule_id: scheduleId,
+            seat_no: 25,
+            price: 1,
+            status: 'HELD',
+            held_until: new Date(now.getTime() + 120_000),
+            queue_token_id: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute()
       }
       await Promise.all(fans.map(brokenHold))
       expect(await check.claimsOnSeat(db, scheduleId, 25, t.clock.now())).toBeGreaterThan(1)
@@ -107,13 +128,29 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       const [fan] = await admittedFans(t, concertId, 1)
       const together = barrier(100)
       const brokenCharge = async (amount: number) => {
-        await db.insertInto('wallets').values({ user_id: fan!.userId, balance: 0 }).onConflict((oc) => oc.doNothing()).execute()
+        await db
+          .insertInto('wallets')
+          .values({ user_id: fan!.userId, balance: 0 })
+          .onConflict((oc) => oc.doNothing())
+          .execute()
         const { balance } = await db.selectFrom('wallets').select('balance').where('user_id', '=', fan!.userId).executeTakeFirstOrThrow()
         await together()
-        await db.updateTable('wallets').set({ balance: balance + amount }).where('user_id', '=', fan!.userId).execute()
-        await db.insertInto('balance_ledger').values({
-          user_id: fan!.userId, kind: 'CHARGE', amount, balance_after: balance + amount, ref_id: newId('chg'), created_at: new Date(),
-        }).execute()
+        await db
+          .updateTable('wallets')
+          .set({ balance: balance + amount })
+          .where('user_id', '=', fan!.userId)
+          .execute()
+        await db
+          .insertInto('balance_ledger')
+          .values({
+            user_id: fan!.userId,
+            kind: 'CHARGE',
+            amount,
+            balance_after: balance + amount,
+            ref_id: newId('chg'),
+            created_at: new Date(),
+          })
+          .execute()
       }
       await Promise.all(Array.from({ length: 100 }, (_, i) => brokenCharge(i + 1)))
       const money = await check.money(db, fan!.userId)
@@ -153,8 +190,11 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
         if (r.status !== 'HELD') return
         const paymentId = newId('pay')
         await sql`update wallets set balance = balance - 50000 where user_id = ${fan!.userId}`.execute(db)
-        await db.insertInto('payments').values({ id: paymentId, user_id: fan!.userId, reservation_id: held.reservationId, amount: 50_000, created_at: new Date() })
-          .onConflict((oc) => oc.doNothing()).execute()
+        await db
+          .insertInto('payments')
+          .values({ id: paymentId, user_id: fan!.userId, reservation_id: held.reservationId, amount: 50_000, created_at: new Date() })
+          .onConflict((oc) => oc.doNothing())
+          .execute()
         await db.updateTable('reservations').set({ status: 'CONFIRMED' }).where('id', '=', held.reservationId).execute()
       }
       await Promise.all([brokenPay(), brokenPay()])
@@ -174,16 +214,19 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
       return { scheduleId, holder: holder!, rivalHold, reservationId: held.reservationId as string }
     }
 
-    it.each([-1, 0, 1])('when the holder pays and a rival holds at heldUntil%+dms, then exactly one of them gets the seat', async (offset) => {
-      const { scheduleId, holder, rivalHold, reservationId } = await race(offset, (fan, id) => pay(fan, id))
-      const paid = (await check.paymentsFor(db, reservationId)) === 1
-      expect(paid).toBe(offset < 0)
-      expect(rivalHold.status === 201).toBe(!paid)
-      expect(await check.claimsOnSeat(db, scheduleId, 11, t.clock.now())).toBe(1)
-      expect(await check.money(db, holder.userId)).toEqual(
-        paid ? { balance: 50_000, ledger: 50_000, entries: 2 } : { balance: 100_000, ledger: 100_000, entries: 1 },
-      )
-    })
+    it.each([-1, 0, 1])(
+      'when the holder pays and a rival holds at heldUntil%+dms, then exactly one of them gets the seat',
+      async (offset) => {
+        const { scheduleId, holder, rivalHold, reservationId } = await race(offset, (fan, id) => pay(fan, id))
+        const paid = (await check.paymentsFor(db, reservationId)) === 1
+        expect(paid).toBe(offset < 0)
+        expect(rivalHold.status === 201).toBe(!paid)
+        expect(await check.claimsOnSeat(db, scheduleId, 11, t.clock.now())).toBe(1)
+        expect(await check.money(db, holder.userId)).toEqual(
+          paid ? { balance: 50_000, ledger: 50_000, entries: 2 } : { balance: 100_000, ledger: 100_000, entries: 1 },
+        )
+      },
+    )
 
     it('negative control: a payment that ignores the deadline sells a seat a rival already holds', async () => {
       const brokenPay = async (_fan: Fan, reservationId: string) => {

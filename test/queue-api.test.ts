@@ -142,9 +142,7 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       t.clock.advanceSeconds(100)
       const res = await schedules(concertId, u!.auth, u!.token)
       expect(res.statusCode).toBe(200)
-      expect(json(res).items).toEqual([
-        { scheduleId, startsAt: expect.any(String), availableSeats: 50, totalSeats: 50 },
-      ])
+      expect(json(res).items).toEqual([{ scheduleId, startsAt: expect.any(String), availableSeats: 50, totalSeats: 50 }])
       expect(Date.parse(json(await status(u!.token)).activeUntil)).toBe(t.clock.now() + 300_000)
     })
 
@@ -242,7 +240,12 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
         expect(res.statusCode, JSON.stringify(payload)).toBe(400)
       }
       expect((await t.app.inject({ method: 'PATCH', url, payload: { paused: true } })).statusCode).toBe(401)
-      const missing = await t.app.inject({ method: 'PATCH', url: '/v1/admin/concerts/con_x/queue', headers: admin, payload: { paused: true } })
+      const missing = await t.app.inject({
+        method: 'PATCH',
+        url: '/v1/admin/concerts/con_x/queue',
+        headers: admin,
+        payload: { paused: true },
+      })
       expect(missing.statusCode).toBe(404)
       expect(json(await t.app.inject({ url, headers: admin })).config).toMatchObject({ paused: false, admitPerTick: 2 })
     })

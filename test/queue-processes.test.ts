@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type ServerProcess } from './support/process.js'
+import { type ServerProcess, startServer } from './support/process.js'
 import { freshPostgresSchema, REDIS_URL } from './support/stores.js'
 
 const ADMIN_KEY = 'processes-admin-key-0123'
@@ -62,7 +62,7 @@ describe.each([
       }),
     )
     const statuses = await Promise.all(fans.map((f, i) => call(`${any(i)}/v1/queue/status`, 'GET', undefined, { 'queue-token': f.token })))
-    statuses.forEach((s, i) => (fans[i]!.position = s.body.position))
+    for (const [i, s] of statuses.entries()) fans[i]!.position = s.body.position
     expect(fans.map((f) => f.position).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i + 1))
     return { concertId, fans }
   }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { QueueSettings } from '../src/queue/settings.js'
 import type { EntryState, QueueStore } from '../src/queue/store.js'
-import { type StoreUnderTest, queueStoreTargets } from './support/queue-store-targets.js'
+import { queueStoreTargets, type StoreUnderTest } from './support/queue-store-targets.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00Z')
 const SECOND = 1000
@@ -89,7 +89,11 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const states = await Promise.all(tokens.map((t) => store.status(c, t, T0 + SECOND, limits())))
     expect(states.slice(0, 10).map((s) => s.state)).toEqual(Array(10).fill('ACTIVE'))
     expect(states.slice(10, 30).map(positionOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
-    expect(states.slice(30)).toEqual([{ state: 'EXPIRED', reason: null }, { state: 'EXPIRED', reason: null }, { state: 'WAITING', position: 6 }])
+    expect(states.slice(30)).toEqual([
+      { state: 'EXPIRED', reason: null },
+      { state: 'EXPIRED', reason: null },
+      { state: 'WAITING', position: 6 },
+    ])
   })
 
   it('when 2,000 users join in turn, then admission follows joining order exactly', async () => {
@@ -252,9 +256,9 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     let now = T0
     for (let round = 0; round < 5; round++) {
       now += 50
-      const active = (
-        await Promise.all(tokens.map(async (t) => ((await store.peek(c, t, now)).state === 'ACTIVE' ? t : null)))
-      ).filter((t): t is string => t !== null)
+      const active = (await Promise.all(tokens.map(async (t) => ((await store.peek(c, t, now)).state === 'ACTIVE' ? t : null)))).filter(
+        (t): t is string => t !== null,
+      )
       await Promise.all([
         ...sut.stores.map((s) => s.tick(c, now, l)),
         ...active.slice(0, 5).map((t, i) => sut.stores[i % sut.stores.length]!.end(c, t, 'PAID', now, l)),

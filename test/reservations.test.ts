@@ -1,12 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  admittedFans,
-  createConcert,
-  createUser,
-  json,
-  startTestApp,
-  type TestApp,
-} from './support/app.js'
+import { admittedFans, createConcert, createUser, json, startTestApp, type TestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 const env = { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
@@ -142,10 +135,14 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
     t.clock.advanceSeconds(121)
     expect(await t.app.components.reservations.sweep()).toBeGreaterThanOrEqual(1)
     const db = t.app.components.database.db
-    const seat = await db.selectFrom('seats').selectAll().where('schedule_id', '=', scheduleId).where('seat_no', '=', 3).executeTakeFirstOrThrow()
+    const seat = await db
+      .selectFrom('seats')
+      .selectAll()
+      .where('schedule_id', '=', scheduleId)
+      .where('seat_no', '=', 3)
+      .executeTakeFirstOrThrow()
     expect(seat).toMatchObject({ status: 'AVAILABLE', reservation_id: null, held_until: null })
     const row = await db.selectFrom('reservations').select('status').where('schedule_id', '=', scheduleId).executeTakeFirstOrThrow()
     expect(row.status).toBe('EXPIRED')
   })
-
 })

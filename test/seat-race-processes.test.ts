@@ -36,7 +36,10 @@ describe('the seat race from two app processes on one PostgreSQL', () => {
 
   const setUp = async (fans: number) => {
     const [a, b] = servers.map((s) => s.url)
-    const { body: concert } = await http(a!, 'POST', '/v1/admin/concerts', { headers: admin, body: { title: 'T', performer: 'P', venue: 'V' } })
+    const { body: concert } = await http(a!, 'POST', '/v1/admin/concerts', {
+      headers: admin,
+      body: { title: 'T', performer: 'P', venue: 'V' },
+    })
     const { body: schedule } = await http(b!, 'POST', `/v1/admin/concerts/${concert.concertId}/schedules`, {
       headers: admin,
       body: { startsAt: new Date(Date.now() + 86_400_000).toISOString(), sections: [{ name: 'A', rows: 5, seatsPerRow: 10, price: 1000 }] },
@@ -77,16 +80,38 @@ describe('the seat race from two app processes on one PostgreSQL', () => {
     const { concertId, scheduleId, fans } = await setUp(20)
     const together = barrier(fans.length)
     const brokenHold = async (db: DatabaseHandle['db'], userId: string) => {
-      const seat = await db.selectFrom('seats').select('status').where('schedule_id', '=', scheduleId).where('seat_no', '=', 1).executeTakeFirstOrThrow()
+      const seat = await db
+        .selectFrom('seats')
+        .select('status')
+        .where('schedule_id', '=', scheduleId)
+        .where('seat_no', '=', 1)
+        .executeTakeFirstOrThrow()
       await together()
       if (seat.status !== 'AVAILABLE') return
       const id = newId('rsv')
       const until = new Date(Date.now() + 60_000)
-      await db.updateTable('seats').set({ status: 'HELD', reservation_id: id, held_until: until }).where('schedule_id', '=', scheduleId).where('seat_no', '=', 1).execute()
-      await db.insertInto('reservations').values({
-        id, user_id: userId, concert_id: concertId, schedule_id: scheduleId, seat_no: 1, price: 1000, status: 'HELD',
-        held_until: until, queue_token_id: null, created_at: new Date(), updated_at: new Date(),
-      }).execute()
+      await db
+        .updateTable('seats')
+        .set({ status: 'HELD', reservation_id: id, held_until: until })
+        .where('schedule_id', '=', scheduleId)
+        .where('seat_no', '=', 1)
+        .execute()
+      await db
+        .insertInto('reservations')
+        .values({
+          id,
+          user_id: userId,
+          concert_id: concertId,
+          schedule_id: scheduleId,
+          seat_no: 1,
+          price: 1000,
+          status: 'HELD',
+          held_until: until,
+          queue_token_id: null,
+          created_at: new Date(),
+          updated_at: new Date(),
+        })
+        .execute()
     }
     await Promise.all(fans.map((f, i) => brokenHold(handles[i % 2]!.db, f.userId)))
     expect(await liveClaims(handles[0]!.db, scheduleId, 1)).toBeGreaterThan(1)

@@ -27,10 +27,7 @@ describe('the server process', () => {
 
   it('when two processes start together on an empty PostgreSQL, then migrations and demo data happen once', async () => {
     const DATABASE_URL = await freshPostgresSchema()
-    const [a, b] = await Promise.all([
-      startServer({ ...secrets, DATABASE_URL }),
-      startServer({ ...secrets, DATABASE_URL }),
-    ])
+    const [a, b] = await Promise.all([startServer({ ...secrets, DATABASE_URL }), startServer({ ...secrets, DATABASE_URL })])
     const lists = await Promise.all(
       [a, b].map(async (s) => ((await (await fetch(`${s.url}/v1/concerts`)).json()) as { items: unknown[] }).items),
     )

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AccessTokens } from '../src/users/access-tokens.js'
-import { TokenSigner } from '../src/platform/signer.js'
 import { AppError } from '../src/platform/errors.js'
+import { TokenSigner } from '../src/platform/signer.js'
+import { AccessTokens } from '../src/users/access-tokens.js'
 import { createUser, startTestApp, type TestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 

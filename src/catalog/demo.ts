@@ -28,10 +28,7 @@ export async function seedDemoData(repository: CatalogRepository, catalog: Catal
       )
     }
 
-    const stadium = await catalog.createConcert(
-      { title: 'World Tour 2027', performer: 'NOVA', venue: 'Seoul Olympic Stadium' },
-      trx,
-    )
+    const stadium = await catalog.createConcert({ title: 'World Tour 2027', performer: 'NOVA', venue: 'Seoul Olympic Stadium' }, trx)
     await catalog.createSchedule(
       stadium.concertId,
       {

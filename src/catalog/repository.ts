@@ -135,7 +135,13 @@ export class CatalogRepository {
     const trx = db as Kysely<CatalogTables>
     await trx
       .insertInto('schedules')
-      .values({ id: layout.scheduleId, concert_id: layout.concertId, starts_at: layout.startsAt, total_seats: layout.totalSeats, created_at: createdAt })
+      .values({
+        id: layout.scheduleId,
+        concert_id: layout.concertId,
+        starts_at: layout.startsAt,
+        total_seats: layout.totalSeats,
+        created_at: createdAt,
+      })
       .execute()
     await trx
       .insertInto('schedule_sections')

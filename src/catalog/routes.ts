@@ -24,7 +24,7 @@ const SectionSchema = Type.Object(
   { additionalProperties: false },
 )
 
-export const concertView = (c: Concert) => ({
+const concertView = (c: Concert) => ({
   concertId: c.concertId,
   title: c.title,
   performer: c.performer,

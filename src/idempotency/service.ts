@@ -65,13 +65,17 @@ export class IdempotencyService {
     try {
       return await this.db.transaction().execute(async (trx) => {
         const result = await work(trx)
-        await this.keyOf(claim, trx).set({ answer: JSON.stringify({ ok: result }) as never }).execute()
+        await this.keyOf(claim, trx)
+          .set({ answer: JSON.stringify({ ok: result }) as never })
+          .execute()
         return result
       })
     } catch (err) {
       if (err instanceof AppError && err.status === 409) {
         const refused: Refusal = { code: err.code, detail: err.detail, extra: err.extra }
-        await this.keyOf(claim).set({ answer: JSON.stringify({ refused }) as never }).execute()
+        await this.keyOf(claim)
+          .set({ answer: JSON.stringify({ refused }) as never })
+          .execute()
       } else {
         await this.abandon(claim).catch(() => {})
       }
@@ -104,7 +108,14 @@ export class IdempotencyService {
     const now = new Date(this.clock.now())
     const claimed = await this.db
       .insertInto('idempotency_keys')
-      .values({ user_id: claim.userId, route: claim.route, key: claim.key, request_body: JSON.stringify(body), answer: null, created_at: now })
+      .values({
+        user_id: claim.userId,
+        route: claim.route,
+        key: claim.key,
+        request_body: JSON.stringify(body),
+        answer: null,
+        created_at: now,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('key')
       .executeTakeFirst()

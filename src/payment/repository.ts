@@ -13,14 +13,7 @@ export interface PaymentTables {
   payments: PaymentsTable
 }
 
-export type PayOutcome =
-  | 'PAID'
-  | 'NOT_FOUND'
-  | 'WRONG_CONCERT'
-  | 'ALREADY_PAID'
-  | 'HOLD_RELEASED'
-  | 'HOLD_EXPIRED'
-  | 'INSUFFICIENT_BALANCE'
+export type PayOutcome = 'PAID' | 'NOT_FOUND' | 'WRONG_CONCERT' | 'ALREADY_PAID' | 'HOLD_RELEASED' | 'HOLD_EXPIRED' | 'INSUFFICIENT_BALANCE'
 
 export interface PayResult {
   outcome: PayOutcome
@@ -35,7 +28,14 @@ export class PaymentRepository {
   constructor(private readonly db: Kysely<PaymentTables>) {}
 
   /** One round trip, all or nothing: see sql/pay_reservation.sql. */
-  async pay(paymentId: string, userId: string, reservationId: string, now: Date, concertId: string | null, db: Tx = this.db): Promise<PayResult> {
+  async pay(
+    paymentId: string,
+    userId: string,
+    reservationId: string,
+    now: Date,
+    concertId: string | null,
+    db: Tx = this.db,
+  ): Promise<PayResult> {
     const { rows } = await sql<PayResult>`
       select * from pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${now}, ${concertId})`.execute(db)
     return rows[0]!

@@ -32,7 +32,10 @@ const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> 
   HOLD_RELEASED: () => new AppError('HOLD_RELEASED', 'this hold was released'),
   HOLD_EXPIRED: () => new AppError('HOLD_EXPIRED', 'the hold has expired; hold the seat again'),
   INSUFFICIENT_BALANCE: (r) =>
-    new AppError('INSUFFICIENT_BALANCE', `the balance ${r.balance} does not cover the price ${r.price}`, { balance: r.balance, price: r.price }),
+    new AppError('INSUFFICIENT_BALANCE', `the balance ${r.balance} does not cover the price ${r.price}`, {
+      balance: r.balance,
+      price: r.price,
+    }),
 }
 
 /**
@@ -66,7 +69,15 @@ export class PaymentService {
       const paymentId = newId('pay', now)
       const result = await this.repository.pay(paymentId, userId, reservationId, new Date(now), concertId, trx)
       if (result.outcome !== 'PAID') throw refusals[result.outcome](result)
-      return { paymentId, reservationId, amount: result.price!, balance: result.balance!, status: 'PAID' as const, scheduleId: result.schedule_id!, concertId: result.concert_id! }
+      return {
+        paymentId,
+        reservationId,
+        amount: result.price!,
+        balance: result.balance!,
+        status: 'PAID' as const,
+        scheduleId: result.schedule_id!,
+        concertId: result.concert_id!,
+      }
     })
     await this.reservations.seatsChanged(paid.scheduleId, paid.concertId)
 

@@ -32,7 +32,8 @@ export class Coalescer<In, Out> {
       lane = { queued: undefined, inFlight: 0 }
       this.#lanes.set(key, lane)
     }
-    const batch = (lane.queued ??= { inputs: [], waiters: [] })
+    lane.queued ??= { inputs: [], waiters: [] }
+    const batch = lane.queued
     const result = new Promise<Out>((resolve, reject) => batch.waiters.push({ resolve, reject }))
     batch.inputs.push(input)
     if (batch.inputs.length >= (this.options.maxBatch ?? 200)) {

@@ -55,8 +55,7 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (field: string, detail: string) =>
-  new AppError('VALIDATION_FAILED', `${field}: ${detail}`, { field })
+export const badRequest = (field: string, detail: string) => new AppError('VALIDATION_FAILED', `${field}: ${detail}`, { field })
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`)
 

@@ -93,7 +93,14 @@ export class DbQueueStore implements QueueStore {
     this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
   }
 
-  async join(concertId: string, userId: string, tokenId: string, prequeueKey: number | null, now: number, s: QueueSettings): Promise<JoinResult> {
+  async join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    prequeueKey: number | null,
+    now: number,
+    s: QueueSettings,
+  ): Promise<JoinResult> {
     const row = await this.#joins.run(concertId, { tokenId, userId, prequeueKey, now, staleBefore: now - s.waitingIdleS * 1000 })
     return { tokenId: row.token_id, joinedAt: row.joined_at.getTime(), created: row.created, state: toState(row) }
   }
@@ -164,7 +171,11 @@ export class DbQueueStore implements QueueStore {
 
   async tick(concertId: string, now: number, s: QueueSettings): Promise<TickResult> {
     return this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('queue_ticks').values({ concert_id: concertId, last_tick_at: 0 }).onConflict((oc) => oc.doNothing()).execute()
+      await trx
+        .insertInto('queue_ticks')
+        .values({ concert_id: concertId, last_tick_at: 0 })
+        .onConflict((oc) => oc.doNothing())
+        .execute()
       const claimed = await sql`
         update queue_ticks set last_tick_at = ${now}
         where concert_id = ${concertId} and div(${now}::bigint, ${s.tickMs}) > div(last_tick_at, ${s.tickMs})
@@ -211,7 +222,11 @@ export class DbQueueStore implements QueueStore {
   }
 
   private async lockTick(trx: Kysely<QueueTables>, concertId: string) {
-    await trx.insertInto('queue_ticks').values({ concert_id: concertId, last_tick_at: 0 }).onConflict((oc) => oc.doNothing()).execute()
+    await trx
+      .insertInto('queue_ticks')
+      .values({ concert_id: concertId, last_tick_at: 0 })
+      .onConflict((oc) => oc.doNothing())
+      .execute()
     await trx.selectFrom('queue_ticks').select('concert_id').where('concert_id', '=', concertId).forUpdate().execute()
   }
 

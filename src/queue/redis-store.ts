@@ -52,15 +52,13 @@ export class RedisQueueStore implements QueueStore {
   readonly #batches = new Map<BatchedScript, Coalescer<ScriptRecord, unknown>>()
 
   constructor(
-    private readonly redis: RedisClient,
+    /** The connection (tests play a broken admission against the same keys through it). */
+    readonly redis: RedisClient,
     private readonly prefix = 'sd:',
   ) {
     this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_queue')
     for (const name of ['join', 'status', 'touch', 'peek'] as const) {
-      this.#batches.set(
-        name,
-        new Coalescer(async (concertId, records) => (await this.run(name, concertId, records.flat())) as unknown[]),
-      )
+      this.#batches.set(name, new Coalescer(async (concertId, records) => (await this.run(name, concertId, records.flat())) as unknown[]))
     }
   }
 
@@ -95,7 +93,14 @@ export class RedisQueueStore implements QueueStore {
     return keys
   }
 
-  async join(concertId: string, userId: string, tokenId: string, prequeueKey: number | null, now: number, s: QueueSettings): Promise<JoinResult> {
+  async join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    prequeueKey: number | null,
+    now: number,
+    s: QueueSettings,
+  ): Promise<JoinResult> {
     const [token, joinedAt, created, ...state] = (await this.batched('join', concertId, [
       userId,
       tokenId,

@@ -21,7 +21,10 @@ const QueueStatusSchema = Type.Object({
 
 const statusView = (s: QueueStatus) => ({ ...s, activeUntil: s.activeUntil?.toISOString() ?? null })
 
-export function queueRoutes(app: App, { queue, accessTokens, adminKey }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string }) {
+export function queueRoutes(
+  app: App,
+  { queue, accessTokens, adminKey }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string },
+) {
   const admin = { onRequest: adminHook(adminKey) }
 
   app.post(
@@ -31,8 +34,7 @@ export function queueRoutes(app: App, { queue, accessTokens, adminKey }: { queue
       schema: {
         tags: ['queue'],
         summary: 'Join the waiting room of a concert',
-        description:
-          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200.',
+        description: 'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200.',
         security: security.user,
         params: Type.Object({ concertId: Id }),
         response: { 200: QueueStatusSchema, 201: QueueStatusSchema, ...problems(401, 404, 409) },

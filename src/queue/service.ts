@@ -7,12 +7,10 @@ import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './
 import type { EntryState, QueueFigures, QueueStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
-export type QueueStatusKind = 'WAITING' | 'ACTIVE' | 'EXPIRED'
-
 export interface QueueStatus {
   token: string
   concertId: string
-  status: QueueStatusKind
+  status: 'WAITING' | 'ACTIVE' | 'EXPIRED'
   position: number | null
   etaSeconds: number | null
   pollAfterMs: number | null

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { type Static, Type } from 'typebox'
 import type { Clock } from '../platform/clock.js'
 
-export const QueueStrategySchema = Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')])
+const QueueStrategySchema = Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')])
 
 /**
  * The settings of one concert's queue: the deployment's defaults (environment), with the
@@ -19,7 +19,6 @@ export const QueueSettingsSchema = Type.Object({
   waitingIdleS: Type.Integer({ minimum: 1, maximum: 86_400 }),
 })
 export type QueueSettings = Static<typeof QueueSettingsSchema>
-export type QueueStrategy = QueueSettings['strategy']
 
 /** What an operator may change live, per concert. */
 export const QueueSettingsPatchSchema = Type.Partial(

@@ -50,7 +50,14 @@ export interface QueueStore {
    * Joins the line, or returns the user's live entry (idempotent per user and concert).
    * `prequeueKey`: a random negative order key for a pre-queue join, null to join at the back.
    */
-  join(concertId: string, userId: string, tokenId: string, prequeueKey: number | null, now: number, settings: QueueSettings): Promise<JoinResult>
+  join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    prequeueKey: number | null,
+    now: number,
+    settings: QueueSettings,
+  ): Promise<JoinResult>
 
   /** A status poll: where the token stands; a waiting entry is marked as seen. */
   status(concertId: string, tokenId: string, now: number, settings: QueueSettings): Promise<EntryState>

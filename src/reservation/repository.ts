@@ -2,8 +2,8 @@ import { type Kysely, sql } from 'kysely'
 import type { SeatInventory } from '../catalog/service.js'
 import type { Tx } from '../platform/db/database.js'
 
-export type SeatStatus = 'AVAILABLE' | 'HELD' | 'SOLD'
-export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED'
+type SeatStatus = 'AVAILABLE' | 'HELD' | 'SOLD'
+type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED'
 
 /**
  * One row per seat, created with its schedule by one INSERT … SELECT generate_series. The row is
@@ -130,7 +130,13 @@ export class ReservationRepository implements SeatInventory {
   }
 
   async listMine(userId: string, now: number, limit: number): Promise<Reservation[]> {
-    const rows = await this.db.selectFrom('reservations').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).execute()
+    const rows = await this.db
+      .selectFrom('reservations')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()
     return rows.map((r) => toReservation(r, now))
   }
 

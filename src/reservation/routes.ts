@@ -10,12 +10,7 @@ import type { Reservation } from './repository.js'
 import { ReservationService, type SeatMap } from './service.js'
 
 const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
-const ReservationStatus = Type.Union([
-  Type.Literal('HELD'),
-  Type.Literal('CONFIRMED'),
-  Type.Literal('EXPIRED'),
-  Type.Literal('RELEASED'),
-])
+const ReservationStatus = Type.Union([Type.Literal('HELD'), Type.Literal('CONFIRMED'), Type.Literal('EXPIRED'), Type.Literal('RELEASED')])
 const ReservationSchema = Type.Object({
   reservationId: Type.String(),
   concertId: Type.String(),
@@ -30,7 +25,7 @@ const ReservationSchema = Type.Object({
 /** Above this many seats the seat map defaults to the compact form. */
 const FULL_FORM_MAX_SEATS = 1000
 
-export const reservationView = (r: Reservation) => ({
+const reservationView = (r: Reservation) => ({
   reservationId: r.reservationId,
   concertId: r.concertId,
   scheduleId: r.scheduleId,
@@ -51,25 +46,41 @@ const rendered = new WeakMap<number[], { layout: ScheduleLayout; full?: Buffer; 
 function seatMapBody(map: SeatMap, format: 'full' | 'compact'): Buffer {
   const { layout } = map
   let bodies = rendered.get(map.held)
-  if (bodies?.layout !== layout) rendered.set(map.held, (bodies = { layout }))
-  return (bodies[format] ??= jsonBuffer(
+  if (bodies?.layout !== layout) {
+    bodies = { layout }
+    rendered.set(map.held, bodies)
+  }
+  bodies[format] ??= jsonBuffer(
     format === 'full'
       ? { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
       : {
           scheduleId: layout.scheduleId,
           totalSeats: layout.totalSeats,
-          sections: layout.sections.map(({ name, firstSeatNo, rows, seatsPerRow, price }) => ({ name, firstSeatNo, rows, seatsPerRow, price })),
+          sections: layout.sections.map(({ name, firstSeatNo, rows, seatsPerRow, price }) => ({
+            name,
+            firstSeatNo,
+            rows,
+            seatsPerRow,
+            price,
+          })),
           held: map.held,
           sold: map.sold,
         },
-  ))
+  )
+  return bodies[format]
 }
 
 const jsonBuffer = (value: unknown) => Buffer.from(JSON.stringify(value))
 
 export function reservationRoutes(
   app: App,
-  { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser }: {
+  {
+    reservations,
+    queue,
+    accessTokens,
+    holdTtlS,
+    holdMaxPerUser,
+  }: {
     reservations: ReservationService
     queue: QueueService
     accessTokens: AccessTokens
@@ -178,10 +189,7 @@ export function reservationRoutes(
         summary: `Hold a seat for ${holdTtlS} s`,
         description: `At most ${holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once.`,
         security: security.gated,
-        body: Type.Object(
-          { scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
         response: {
           201: Type.Object({
             reservationId: Type.String(),

@@ -72,7 +72,12 @@ export class ReservationService {
     await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
     const schedules = await this.catalog.upcomingSchedules(concertId)
     const taken = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, async () =>
-      Object.fromEntries(await this.repository.takenCounts(schedules.map((s) => s.scheduleId), new Date(this.clock.now()))),
+      Object.fromEntries(
+        await this.repository.takenCounts(
+          schedules.map((s) => s.scheduleId),
+          new Date(this.clock.now()),
+        ),
+      ),
     )
     return schedules.map((s) => ({ ...s, availableSeats: s.totalSeats - (taken[s.scheduleId] ?? 0) }))
   }

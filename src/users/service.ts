@@ -23,7 +23,10 @@ export class UserService {
   async signUp(): Promise<{ userId: string; accessToken: string }> {
     const now = this.clock.now()
     const userId = newId('usr', now)
-    await this.db.insertInto('users').values({ id: userId, created_at: new Date(now) }).execute()
+    await this.db
+      .insertInto('users')
+      .values({ id: userId, created_at: new Date(now) })
+      .execute()
     return { userId, accessToken: this.accessTokens.issue(userId) }
   }
 }

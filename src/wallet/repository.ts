@@ -60,6 +60,12 @@ export class WalletRepository {
       .limit(limit + 1)
     if (before !== undefined) query = query.where('id', '<', before)
     const rows = await query.execute()
-    return rows.map((r) => ({ entryId: String(r.id), kind: r.kind, amount: r.amount, balanceAfter: r.balance_after, createdAt: r.created_at }))
+    return rows.map((r) => ({
+      entryId: String(r.id),
+      kind: r.kind,
+      amount: r.amount,
+      balanceAfter: r.balance_after,
+      createdAt: r.created_at,
+    }))
   }
 }

@@ -1,7 +1,7 @@
+import type { IdempotencyService } from '../idempotency/service.js'
 import type { Clock } from '../platform/clock.js'
 import { badRequest } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
-import type { IdempotencyService } from '../idempotency/service.js'
 import type { LedgerEntry, WalletRepository } from './repository.js'
 
 export const MAX_CHARGE = 100_000_000

@@ -6,7 +6,7 @@ import type { App } from '../../src/platform/http/types.js'
 import { ManualClock } from './clock.js'
 import type { StoreTarget } from './stores.js'
 
-export const ADMIN_KEY = 'test-admin-key-0123456789'
+const ADMIN_KEY = 'test-admin-key-0123456789'
 
 export async function testConfig(target: StoreTarget, env: Record<string, string> = {}): Promise<Config> {
   const store = await target.fresh()

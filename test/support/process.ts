@@ -22,11 +22,7 @@ export interface ServerProcess {
 }
 
 /** Starts `npm start`'s command as a real process and waits until it answers /health. */
-export async function startServer(
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-  nodeArgs: string[] = [],
-): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     cwd: root,

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
 import { migrateDatabase } from '../../src/app.js'
 import { openDatabase } from '../../src/platform/db/database.js'
+import { connectRedis, type RedisClient } from '../../src/platform/redis/client.js'
 import { DbQueueStore } from '../../src/queue/db-store.js'
 import { RedisQueueStore } from '../../src/queue/redis-store.js'
 import type { QueueStore } from '../../src/queue/store.js'
-import type { Redis } from 'ioredis'
-import { connectRedis, type RedisClient } from '../../src/platform/redis/client.js'
 import { startRedisCluster } from './redis-cluster.js'
 import { freshPostgresSchema, REDIS_URL } from './stores.js'
 

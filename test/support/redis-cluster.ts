@@ -41,7 +41,16 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
   try {
     const ports = await freePorts(MASTERS)
     for (const port of ports) started.push(await startNode(port))
-    await Promise.all(started.map((n) => waitFor(`redis-server on port ${n.port} to answer PING`, 10_000, n, async () => (await cli(['-p', String(n.port), 'ping'])).stdout.trim() === 'PONG')))
+    await Promise.all(
+      started.map((n) =>
+        waitFor(
+          `redis-server on port ${n.port} to answer PING`,
+          10_000,
+          n,
+          async () => (await cli(['-p', String(n.port), 'ping'])).stdout.trim() === 'PONG',
+        ),
+      ),
+    )
 
     const create = await cli(['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'])
     if (create.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}\n${outputs(started)}`)
@@ -49,7 +58,9 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
     // `--cluster create` returns once the nodes agree on slots; each node still has to flip to state ok.
     const deadline = Date.now() + 20_000
     for (const n of started) {
-      await waitFor(`cluster_state:ok on port ${n.port}`, deadline - Date.now(), n, async () => (await cli(['-p', String(n.port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'))
+      await waitFor(`cluster_state:ok on port ${n.port}`, deadline - Date.now(), n, async () =>
+        (await cli(['-p', String(n.port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'),
+      )
     }
   } catch (err) {
     await stop()
@@ -65,11 +76,30 @@ export async function startRedisCluster(): Promise<LocalRedisCluster> {
 async function startNode(port: number): Promise<NodeProcess> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `redis-cluster-${port}-`))
   // prettier-ignore
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', HOST,
-    '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
-    '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '2000',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))

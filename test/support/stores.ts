@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll } from 'vitest'
 
 /** The real PostgreSQL the tests run against (each test file in a fresh schema of its own). */
-export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 export interface StoreTarget {

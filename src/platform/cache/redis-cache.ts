@@ -1,8 +1,8 @@
+import type { Clock } from '../clock.js'
+import type { Metrics } from '../metrics.js'
 import type { RedisClient } from '../redis/client.js'
 import { LuaScripts } from '../redis/scripts.js'
-import type { Clock } from '../clock.js'
 import { type Cache, cacheName, LocalCache } from './cache.js'
-import type { Metrics } from '../metrics.js'
 
 /** The in-process layer in front of Redis: another process's write shows here within this. */
 const LOCAL_TTL_MS = 1000
@@ -43,9 +43,7 @@ export class RedisCache implements Cache {
    */
   async invalidate(...keys: string[]): Promise<void> {
     await this.local.invalidate(...keys)
-    await Promise.all(
-      keys.map((key) => this.scripts.run('cache-invalidate', this.keys(key).slice(0, 2), []).catch(() => undefined)),
-    )
+    await Promise.all(keys.map((key) => this.scripts.run('cache-invalidate', this.keys(key).slice(0, 2), []).catch(() => undefined)))
   }
 
   private async shared<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {

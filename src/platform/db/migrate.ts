@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
-import * as m0001 from './migrations/0001_baseline.js'
+import { up as baseline } from './migrations/0001_baseline.js'
 
 /** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
-  '0001_baseline': m0001,
+  '0001_baseline': { up: baseline },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

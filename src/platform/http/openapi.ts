@@ -9,8 +9,7 @@ export async function registerOpenApi(app: App, version: string) {
       info: {
         title: 'stagedoor',
         version,
-        description:
-          'Concert-ticket reservation with a built-in waiting room. Errors are application/problem+json with a stable `code`.',
+        description: 'Concert-ticket reservation with a built-in waiting room. Errors are application/problem+json with a stable `code`.',
       },
       components: {
         securitySchemes: {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, type ErrorCode, errorCodes } from '../errors.js'
 
-export function sendProblem(reply: FastifyReply, error: AppError) {
+function sendProblem(reply: FastifyReply, error: AppError) {
   return reply
     .status(error.status)
     .type('application/problem+json')
@@ -52,7 +52,9 @@ function isDependencyDown(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
     e.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(e.message ?? '')
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(
+      e.message ?? '',
+    )
   )
 }
 

@@ -1,7 +1,7 @@
 import { type TSchema, Type } from 'typebox'
 
 /** RFC 9457 problem document; `code` is the stable machine-readable reason. */
-export const Problem = Type.Object(
+const Problem = Type.Object(
   {
     type: Type.String(),
     title: Type.String(),
@@ -26,9 +26,7 @@ const problemDescriptions: Record<number, string> = {
 
 /** Problem responses for the given statuses, for a route's `response` schema. */
 export function problems(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(
-    statuses.map((s) => [s, { ...Problem, description: problemDescriptions[s] ?? 'Error' }]),
-  )
+  return Object.fromEntries(statuses.map((s) => [s, { ...Problem, description: problemDescriptions[s] ?? 'Error' }]))
 }
 
 export const DateTime = Type.String({ format: 'date-time' })

@@ -25,9 +25,7 @@ export class LuaScripts<Name extends string> {
   }
 
   run(name: Name, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const command = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
-      this.commandName(name)
-    ]!
+    const command = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[this.commandName(name)]!
     return command.call(this.redis, ...keys, ...args)
   }
 

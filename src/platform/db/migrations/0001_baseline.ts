@@ -146,9 +146,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('active_until', 'timestamptz')
     .addColumn('active_max_until', 'timestamptz')
     .addColumn('ended_at', 'timestamptz')
-    .addColumn('end_reason', 'text', (c) =>
-      c.check(sql`end_reason in ('LEFT', 'PAID', 'WAITING_IDLE', 'ACTIVE_IDLE', 'HARD_LIMIT')`),
-    )
+    .addColumn('end_reason', 'text', (c) => c.check(sql`end_reason in ('LEFT', 'PAID', 'WAITING_IDLE', 'ACTIVE_IDLE', 'HARD_LIMIT')`))
     .execute()
   await db.schema
     .createIndex('queue_entries_live_user_idx')
