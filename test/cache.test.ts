@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../src/app.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCache } from '../src/platform/cache/cache.js'
 import { RedisCache } from '../src/platform/cache/redis-cache.js'
 import type { App } from '../src/platform/http/types.js'
 import { Metrics } from '../src/platform/metrics.js'
 import { connectRedis, type RedisClient } from '../src/platform/redis/client.js'
-import { admittedFans, createConcert, type Fan, json, testConfig } from './support/app.js'
+import { admittedFans, createConcert, type Fan, holdSeat, json, seatMap, startTestApps, type TestApp } from './support/app.js'
 import { ManualClock } from './support/clock.js'
 import { postgresRedisTarget, postgresTarget, REDIS_URL } from './support/stores.js'
 
@@ -90,57 +89,56 @@ describe('the caches themselves', () => {
 })
 
 describe.each([postgresTarget, postgresRedisTarget])('cached seat maps on $name, two app instances', (target) => {
-  const apps: App[] = []
-  const clocks = [new ManualClock(), new ManualClock()]
-  let concertId: string
-  let scheduleId: string
-  let fans: Fan[][]
+  let instances: TestApp[] = []
+  afterEach(async () => {
+    for (const t of instances.splice(0)) await t.app.close()
+  })
 
-  beforeAll(async () => {
-    const config = await testConfig(target, { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000' })
-    const redisPrefix = `test:${randomBytes(4).toString('hex')}:`
-    for (const clock of clocks) apps.push(await buildApp({ config, clock, backgroundLoops: false, redisPrefix }))
-    ;({ concertId, scheduleId } = await createConcert(apps[0]!, clocks[0]!))
-    fans = []
-    for (const [i, app] of apps.entries()) {
+  /** Two instances on one fresh database, a concert, and `n` fans admitted through each instance. */
+  const setUp = async (n: number) => {
+    instances = await startTestApps(target, 2, { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000' })
+    const clocks = instances.map((t) => t.clock)
+    const { concertId, scheduleId } = await createConcert(instances[0]!)
+    const fans: Fan[][] = []
+    for (const [i, t] of instances.entries()) {
       // The instances share one clock reading, as processes on NTP do; each admission runs in a new tick.
       clocks[i]!.advance(Math.max(...clocks.map((c) => c.now())) - clocks[i]!.now())
-      fans.push(await admittedFans({ app, clock: clocks[i]!, config }, concertId, 60))
+      fans.push(await admittedFans(t, concertId, n))
     }
     clocks[0]!.advance(clocks[1]!.now() - clocks[0]!.now())
-  })
-  afterAll(async () => {
-    for (const app of apps) await app.close()
-  })
-
-  const seats = (i: number, fan: Fan) => apps[i]!.inject({ url: `/v1/schedules/${scheduleId}/seats`, headers: fan.headers })
-  const hold = (i: number, fan: Fan, seatNo: number) =>
-    apps[i]!.inject({ method: 'POST', url: '/v1/reservations', headers: fan.headers, payload: { scheduleId, seatNo } })
+    const seats = (i: number, fan: Fan) => seatMap(instances[i]!, fan.headers, scheduleId)
+    const hold = (i: number, fan: Fan, seatNo: number) => holdSeat(instances[i]!, fan.headers, scheduleId, seatNo)
+    return { fans, seats, hold }
+  }
 
   it('when 60 fans on each instance read a cold seat map at once, then the database is read once per process, or once in all with Redis', async () => {
-    const before = (await loads(apps[0]!, 'seats')) + (await loads(apps[1]!, 'seats'))
+    const { fans, seats } = await setUp(60)
+    const [a, b] = instances.map((t) => t.app)
+    const before = (await loads(a!, 'seats')) + (await loads(b!, 'seats'))
     const results = await Promise.all([0, 1].flatMap((i) => fans[i]!.map((f) => seats(i, f))))
     expect(results.every((r) => r.statusCode === 200)).toBe(true)
-    const after = (await loads(apps[0]!, 'seats')) + (await loads(apps[1]!, 'seats'))
+    const after = (await loads(a!, 'seats')) + (await loads(b!, 'seats'))
     expect(after - before).toBe(target === postgresRedisTarget ? 1 : 2)
   })
 
   it('when a fan holds a seat, then their instance shows it at once and the other within a second', async () => {
+    const { fans, seats, hold } = await setUp(2)
     await Promise.all([seats(0, fans[0]![0]!), seats(1, fans[1]![0]!)])
     expect((await hold(0, fans[0]![1]!, 10)).statusCode).toBe(201)
     expect(json(await seats(0, fans[0]![1]!)).seats[9].status).toBe('HELD')
     // The other instance may still show its cached map, for at most a second.
     const other = json(await seats(1, fans[1]![1]!)).seats[9].status
     expect(['AVAILABLE', 'HELD']).toContain(other)
-    clocks[1]!.advance(1001)
+    instances[1]!.clock.advance(1001)
     expect(json(await seats(1, fans[1]![1]!)).seats[9].status).toBe('HELD')
   })
 
   it('when a stale map shows a taken seat as free, then holding it still fails', async () => {
-    await seats(1, fans[1]![2]!)
-    expect((await hold(0, fans[0]![2]!, 20)).statusCode).toBe(201)
-    const stale = json(await seats(1, fans[1]![2]!)).seats[19].status
-    const res = await hold(1, fans[1]![2]!, 20)
+    const { fans, seats, hold } = await setUp(1)
+    await seats(1, fans[1]![0]!)
+    expect((await hold(0, fans[0]![0]!, 20)).statusCode).toBe(201)
+    const stale = json(await seats(1, fans[1]![0]!)).seats[19].status
+    const res = await hold(1, fans[1]![0]!, 20)
     expect(res.statusCode).toBe(409)
     expect(json(res).code).toBe('SEAT_UNAVAILABLE')
     expect(['AVAILABLE', 'HELD']).toContain(stale)

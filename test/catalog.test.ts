@@ -1,16 +1,12 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { admin, createConcert, json, startTestApp, type TestApp } from './support/app.js'
+import { describe, expect, it } from 'vitest'
+import { admin, createConcert, json, sharedTestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 const DAY = 24 * 3600 * 1000
 
 describe.each(databaseTargets)('catalog on $name', (target) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(target)
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(target)
 
   const counts = async () => {
     const db = t.app.components.database.db
@@ -65,7 +61,7 @@ describe.each(databaseTargets)('catalog on $name', (target) => {
 
   it('when a 60,000-seat schedule is created by one request, then every seat exists, numbered through the sections', async () => {
     const before = await counts()
-    const { scheduleId, totalSeats } = await createConcert(t.app, t.clock, {
+    const { scheduleId, totalSeats } = await createConcert(t, {
       sections: [
         { name: 'Floor', rows: 20, seatsPerRow: 100, price: 198_000 },
         { name: 'Lower', rows: 100, seatsPerRow: 250, price: 154_000 },

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { seedDemoData } from '../src/catalog/demo.js'
-import { json, startTestApp, type TestApp } from './support/app.js'
+import { json, sharedTestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 describe.each(databaseTargets)('demo data on $name', (target) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(target, { DEMO_DATA: 'true' })
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(target, { DEMO_DATA: 'true' })
 
   it('when the database starts empty, then a 50-seat concert with several dates and a 60,000-seat stadium are served', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/concerts' })

@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
-import { json, startTestApp, type TestApp, testConfig } from './support/app.js'
+import { json, sharedTestApp, testConfig } from './support/app.js'
 import { ManualClock } from './support/clock.js'
 import { pgliteTarget, postgresTarget } from './support/stores.js'
 import { startTcpProxy } from './support/tcp-proxy.js'
 
 describe('HTTP conventions', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(pgliteTarget)
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(pgliteTarget)
 
   it('when /health and /ready are asked, then both answer 200', async () => {
     expect(json(await t.app.inject('/health'))).toEqual({ status: 'ok' })

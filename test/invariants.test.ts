@@ -1,9 +1,19 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../src/platform/db/database.js'
 import { newId } from '../src/platform/ids.js'
-import { admittedFans, createConcert, type Fan, http, listen, startTestApp, type TestApp } from './support/app.js'
+import {
+  admittedFans,
+  chargeBalanceOverHttp,
+  createConcert,
+  type Fan,
+  holdSeatOverHttp,
+  listen,
+  payOverHttp,
+  sharedTestApp,
+} from './support/app.js'
 import { barrier } from './support/barrier.js'
+import { readThenWriteHold } from './support/negative-controls.js'
 import { databaseTargets } from './support/stores.js'
 
 const env = { QUEUE_ADMIT_PER_TICK: '10000', QUEUE_MAX_ACTIVE: '100000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
@@ -34,81 +44,40 @@ const check = {
 }
 
 describe.each(databaseTargets)('invariants under concurrency on $name', (target) => {
-  let t: TestApp
+  const t = sharedTestApp(target, env)
   let base: string
   let db: Db
   beforeAll(async () => {
-    t = await startTestApp(target, env)
     base = await listen(t.app)
     db = t.app.components.database.db
   })
-  afterAll(() => t.app.close())
-
-  const charge = (fan: Fan, amount: number) => http(base, 'POST', '/v1/me/balance/charges', { headers: fan.auth, body: { amount } })
-  const hold = (fan: Fan, scheduleId: string, seatNo: number) =>
-    http(base, 'POST', '/v1/reservations', { headers: fan.headers, body: { scheduleId, seatNo } })
-  const pay = (fan: Fan, reservationId: string, key?: string) =>
-    http(base, 'POST', '/v1/payments', {
-      headers: { ...fan.headers, ...(key ? { 'idempotency-key': key } : {}) },
-      body: { reservationId },
-    })
 
   describe('1. a seat has at most one live hold or sale', () => {
     it('when 200 fans race for one seat over HTTP, then exactly one holds it', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const fans = await admittedFans(t, concertId, 200)
-      const results = await Promise.all(fans.map((f) => hold(f, scheduleId, 25)))
+      const results = await Promise.all(fans.map((f) => holdSeatOverHttp(base, f.headers, scheduleId, 25)))
       expect(results.filter((r) => r.status === 201)).toHaveLength(1)
       expect(results.filter((r) => r.status === 409 && r.body.code === 'SEAT_UNAVAILABLE')).toHaveLength(199)
       expect(await check.claimsOnSeat(db, scheduleId, 25, t.clock.now())).toBe(1)
     })
 
     it('negative control: a hold that reads the seat, then writes it, lets several fans hold it', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const fans = await admittedFans(t, concertId, 50)
       const now = new Date(t.clock.now())
+      const heldUntil = new Date(now.getTime() + 120_000)
       const together = barrier(fans.length)
-      const brokenHold = async (fan: Fan) => {
-        const seat = await db
-          .selectFrom('seats')
-          .select('status')
-          .where('schedule_id', '=', scheduleId)
-          .where('seat_no', '=', 25)
-          .executeTakeFirstOrThrow()
-        await together()
-        if (seat.status !== 'AVAILABLE') return
-        const id = newId('rsv')
-        await db
-          .updateTable('seats')
-          .set({ status: 'HELD', reservation_id: id, held_until: new Date(now.getTime() + 120_000) })
-          .where('schedule_id', '=', scheduleId)
-          .where('seat_no', '=', 25)
-          .execute()
-        await db
-          .insertInto('reservations')
-          .values({
-            id,
-            user_id: fan.userId,
-            concert_id: concertId,
-            schedule_id: scheduleId,
-            seat_no: 25,
-            price: 1,
-            status: 'HELD',
-            held_until: new Date(now.getTime() + 120_000),
-            queue_token_id: null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute()
-      }
+      const brokenHold = (fan: Fan) =>
+        readThenWriteHold(db, together, { concertId, scheduleId, seatNo: 25, userId: fan.userId, price: 1, now, heldUntil })
       await Promise.all(fans.map(brokenHold))
       expect(await check.claimsOnSeat(db, scheduleId, 25, t.clock.now())).toBeGreaterThan(1)
     })
 
     it('when one fan fires eight holds at once, then no more than the four allowed succeed', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      const results = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => hold(fan!, scheduleId, n)))
+      const results = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => holdSeatOverHttp(base, fan!.headers, scheduleId, n)))
       expect(results.filter((r) => r.status === 201)).toHaveLength(4)
       expect(results.filter((r) => r.body?.code === 'HOLD_LIMIT_REACHED')).toHaveLength(4)
     })
@@ -116,15 +85,15 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
 
   describe('2. a balance equals its ledger; no charge is lost or applied twice', () => {
     it('when 100 charges arrive at once, then the balance is their exact sum', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
+      const { concertId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => charge(fan!, i + 1)))
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chargeBalanceOverHttp(base, fan!.auth, i + 1)))
       expect(results.every((r) => r.status === 200)).toBe(true)
       expect(await check.money(db, fan!.userId)).toEqual({ balance: 5050, ledger: 5050, entries: 100 })
     })
 
     it('negative control: a charge that reads the balance, then writes it, loses money', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
+      const { concertId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
       const together = barrier(100)
       const brokenCharge = async (amount: number) => {
@@ -159,15 +128,15 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
     })
 
     it('when one payment is sent 20 times at once with one key and 20 times without, then it is paid once', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!, 100_000)
-      const { body: held } = await hold(fan!, scheduleId, 3)
+      await chargeBalanceOverHttp(base, fan!.auth, 100_000)
+      const { body: held } = await holdSeatOverHttp(base, fan!.headers, scheduleId, 3)
       const results = await Promise.all([
-        ...Array.from({ length: 20 }, () => pay(fan!, held.reservationId, 'pay-once')),
-        ...Array.from({ length: 20 }, () => pay(fan!, held.reservationId)),
+        ...Array.from({ length: 20 }, () => payOverHttp(base, fan!.headers, held.reservationId, 'pay-once')),
+        ...Array.from({ length: 20 }, () => payOverHttp(base, fan!.headers, held.reservationId)),
       ])
-      const retries = await Promise.all(Array.from({ length: 5 }, () => pay(fan!, held.reservationId, 'pay-once')))
+      const retries = await Promise.all(Array.from({ length: 5 }, () => payOverHttp(base, fan!.headers, held.reservationId, 'pay-once')))
       const paid = [...results, ...retries].filter((r) => r.status === 201)
       expect(new Set(paid.map((r) => r.body.paymentId)).size).toBe(1)
       // Every retry of the key replays one and the same finished answer (the payment, or the
@@ -179,10 +148,10 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
     })
 
     it('negative control: a payment that checks the reservation, then debits, pays twice', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!, 100_000)
-      const { body: held } = await hold(fan!, scheduleId, 3)
+      await chargeBalanceOverHttp(base, fan!.auth, 100_000)
+      const { body: held } = await holdSeatOverHttp(base, fan!.headers, scheduleId, 3)
       const together = barrier(2)
       const brokenPay = async () => {
         const r = await db.selectFrom('reservations').select('status').where('id', '=', held.reservationId).executeTakeFirstOrThrow()
@@ -205,19 +174,19 @@ describe.each(databaseTargets)('invariants under concurrency on $name', (target)
 
   describe('5. an expired hold frees its seat with no loop running', () => {
     const race = async (offsetMs: number, payFn: (fan: Fan, reservationId: string) => Promise<unknown>) => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [holder, rival] = await admittedFans(t, concertId, 2)
-      await charge(holder!, 100_000)
-      const { body: held } = await hold(holder!, scheduleId, 11)
+      await chargeBalanceOverHttp(base, holder!.auth, 100_000)
+      const { body: held } = await holdSeatOverHttp(base, holder!.headers, scheduleId, 11)
       t.clock.advance(Date.parse(held.heldUntil) - t.clock.now() + offsetMs)
-      const [, rivalHold] = await Promise.all([payFn(holder!, held.reservationId), hold(rival!, scheduleId, 11)])
+      const [, rivalHold] = await Promise.all([payFn(holder!, held.reservationId), holdSeatOverHttp(base, rival!.headers, scheduleId, 11)])
       return { scheduleId, holder: holder!, rivalHold, reservationId: held.reservationId as string }
     }
 
     it.each([-1, 0, 1])(
       'when the holder pays and a rival holds at heldUntil%+dms, then exactly one of them gets the seat',
       async (offset) => {
-        const { scheduleId, holder, rivalHold, reservationId } = await race(offset, (fan, id) => pay(fan, id))
+        const { scheduleId, holder, rivalHold, reservationId } = await race(offset, (fan, id) => payOverHttp(base, fan.headers, id))
         const paid = (await check.paymentsFor(db, reservationId)) === 1
         expect(paid).toBe(offset < 0)
         expect(rivalHold.status === 201).toBe(!paid)

@@ -1,6 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestApp, type TestApp } from './support/app.js'
+import { describe, expect, it } from 'vitest'
+import { sharedTestApp } from './support/app.js'
 import { pgliteTarget } from './support/stores.js'
 
 /** `METHOD /path` of every registered route (HEAD and the documentation's own routes aside). */
@@ -21,11 +21,7 @@ function registeredRoutes(tree: string): string[] {
 }
 
 describe('OpenAPI document', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(pgliteTarget)
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(pgliteTarget)
 
   it('when /openapi.json is fetched, then it is a valid OpenAPI document', async () => {
     const res = await t.app.inject('/openapi.json')

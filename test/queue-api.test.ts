@@ -1,31 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { admin, createConcert, createUser, json, startTestApp, type TestApp } from './support/app.js'
+import { describe, expect, it } from 'vitest'
+import { admin, admitTick, createConcert, createUser, joinQueue, json, queuedFans, queueStatus, sharedTestApp } from './support/app.js'
 import { deploymentTargets } from './support/stores.js'
 
 describe.each(deploymentTargets)('waiting room API on $name', (target) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(target, { QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000', QUEUE_MAX_ACTIVE: '3' })
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(target, { QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000', QUEUE_MAX_ACTIVE: '3' })
 
-  const join = async (concertId: string, auth: Record<string, string>) =>
-    t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: auth })
-  const status = async (token: string) => t.app.inject({ url: '/v1/queue/status', headers: { 'queue-token': token } })
-  /** Moves to the next tick window and runs one admission pass, as the loop would. */
-  const tick = async () => {
-    t.clock.advance(1000)
-    await t.app.components.queue.tick()
-  }
-  const joinedUsers = async (concertId: string, n: number) => {
-    const users = []
-    for (let i = 0; i < n; i++) {
-      const u = await createUser(t.app)
-      const res = await join(concertId, u.auth)
-      users.push({ ...u, token: json(res).token as string })
-    }
-    return users
-  }
   const schedules = (concertId: string, auth: Record<string, string>, token?: string) =>
     t.app.inject({
       url: `/v1/concerts/${concertId}/schedules`,
@@ -33,10 +12,10 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
     })
 
   it('when a user joins, then 201 with a token and place; joining again gives 200 with the same', async () => {
-    const { concertId } = await createConcert(t.app, t.clock)
-    const [first] = await joinedUsers(concertId, 1)
-    const u = await createUser(t.app)
-    const res = await join(concertId, u.auth)
+    const { concertId } = await createConcert(t)
+    const [first] = await queuedFans(t, concertId, 1)
+    const u = await createUser(t)
+    const res = await joinQueue(t, concertId, u.auth)
     expect(res.statusCode).toBe(201)
     const body = json(res)
     expect(body).toEqual({
@@ -48,108 +27,108 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       pollAfterMs: expect.any(Number),
       activeUntil: null,
     })
-    const again = await join(concertId, u.auth)
+    const again = await joinQueue(t, concertId, u.auth)
     expect(again.statusCode).toBe(200)
     expect(json(again)).toMatchObject({ token: body.token, position: 2 })
-    expect(first!.token).not.toBe(body.token)
+    expect(first!.queueToken).not.toBe(body.token)
   })
 
   it('when the concert is unknown or the user is not signed in, then 404 and 401', async () => {
-    const u = await createUser(t.app)
-    expect(json(await join('con_nope', u.auth))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
-    const { concertId } = await createConcert(t.app, t.clock)
-    expect(json(await join(concertId, {}))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' })
+    const u = await createUser(t)
+    expect(json(await joinQueue(t, 'con_nope', u.auth))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
+    const { concertId } = await createConcert(t)
+    expect(json(await joinQueue(t, concertId, {}))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' })
   })
 
   it('when the queue has not opened, then joining is 409 QUEUE_NOT_OPEN', async () => {
     const opens = new Date(t.clock.now() + 3600_000).toISOString()
-    const { concertId } = await createConcert(t.app, t.clock, { queueOpensAt: opens, saleOpensAt: opens })
-    const u = await createUser(t.app)
-    const res = await join(concertId, u.auth)
+    const { concertId } = await createConcert(t, { queueOpensAt: opens, saleOpensAt: opens })
+    const u = await createUser(t)
+    const res = await joinQueue(t, concertId, u.auth)
     expect(res.statusCode).toBe(409)
     expect(json(res)).toMatchObject({ code: 'QUEUE_NOT_OPEN', queueOpensAt: opens })
   })
 
   it('when admission ticks, then status moves from WAITING to ACTIVE in order, and ends as EXPIRED when idle', async () => {
-    const { concertId } = await createConcert(t.app, t.clock)
-    const users = await joinedUsers(concertId, 3)
-    expect(json(await status(users[2]!.token))).toMatchObject({ status: 'WAITING', position: 3, etaSeconds: 2 })
-    await tick()
-    const first = json(await status(users[0]!.token))
+    const { concertId } = await createConcert(t)
+    const users = await queuedFans(t, concertId, 3)
+    expect(json(await queueStatus(t, users[2]!.queueToken))).toMatchObject({ status: 'WAITING', position: 3, etaSeconds: 2 })
+    await admitTick(t)
+    const first = json(await queueStatus(t, users[0]!.queueToken))
     expect(first).toMatchObject({ status: 'ACTIVE', position: 0, etaSeconds: 0 })
     expect(Date.parse(first.activeUntil)).toBe(t.clock.now() + 300_000)
-    expect(json(await status(users[2]!.token))).toMatchObject({ status: 'WAITING', position: 1 })
+    expect(json(await queueStatus(t, users[2]!.queueToken))).toMatchObject({ status: 'WAITING', position: 1 })
     t.clock.advanceSeconds(301)
-    expect(json(await status(users[0]!.token))).toMatchObject({ status: 'EXPIRED', position: null, activeUntil: null })
+    expect(json(await queueStatus(t, users[0]!.queueToken))).toMatchObject({ status: 'EXPIRED', position: null, activeUntil: null })
   })
 
   it('when people are admitted, then the wait estimate follows the observed rate', async () => {
-    const { concertId } = await createConcert(t.app, t.clock)
+    const { concertId } = await createConcert(t)
     await t.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { maxActive: 1000 } })
-    const users = await joinedUsers(concertId, 9)
-    await tick()
-    await tick()
+    const users = await queuedFans(t, concertId, 9)
+    await admitTick(t)
+    await admitTick(t)
     // 4 admitted over two 1 s ticks: 2 a second observed; 5 ahead of the last means 3 s.
-    expect(json(await status(users[8]!.token))).toMatchObject({ position: 5, etaSeconds: 3 })
+    expect(json(await queueStatus(t, users[8]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 3 })
   })
 
   it('when a token is forged, missing, or an access token, then status is 401', async () => {
-    const { concertId } = await createConcert(t.app, t.clock)
-    const [u] = await joinedUsers(concertId, 1)
-    const [header, payload] = u!.token.split('.')
+    const { concertId } = await createConcert(t)
+    const [u] = await queuedFans(t, concertId, 1)
+    const [header, payload] = u!.queueToken.split('.')
     const forged = `${header}.${payload}.${'A'.repeat(43)}`
     for (const token of [forged, 'garbage', u!.accessToken]) {
-      expect(json(await status(token))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
+      expect(json(await queueStatus(t, token))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
     }
     expect(json(await t.app.inject('/v1/queue/status'))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
   })
 
   it('when a waiting user leaves, then the place is freed at once and the token reads EXPIRED', async () => {
-    const { concertId } = await createConcert(t.app, t.clock)
-    const users = await joinedUsers(concertId, 3)
-    const res = await t.app.inject({ method: 'DELETE', url: '/v1/queue', headers: { 'queue-token': users[0]!.token } })
+    const { concertId } = await createConcert(t)
+    const users = await queuedFans(t, concertId, 3)
+    const res = await t.app.inject({ method: 'DELETE', url: '/v1/queue', headers: { 'queue-token': users[0]!.queueToken } })
     expect(res.statusCode).toBe(204)
-    expect(json(await status(users[0]!.token)).status).toBe('EXPIRED')
-    expect(json(await status(users[1]!.token)).position).toBe(1)
-    expect(json(await status(users[2]!.token)).position).toBe(2)
-    const rejoin = await join(concertId, users[0]!.auth)
+    expect(json(await queueStatus(t, users[0]!.queueToken)).status).toBe('EXPIRED')
+    expect(json(await queueStatus(t, users[1]!.queueToken)).position).toBe(1)
+    expect(json(await queueStatus(t, users[2]!.queueToken)).position).toBe(2)
+    const rejoin = await joinQueue(t, concertId, users[0]!.auth)
     expect(json(rejoin)).toMatchObject({ position: 3 })
-    expect(json(rejoin).token).not.toBe(users[0]!.token)
+    expect(json(rejoin).token).not.toBe(users[0]!.queueToken)
   })
 
   it('when the pre-queue is open, then positions are hidden until the sale, then pre-queue joiners come first', async () => {
     const now = t.clock.now()
-    const { concertId } = await createConcert(t.app, t.clock, {
+    const { concertId } = await createConcert(t, {
       queueOpensAt: new Date(now - 1000).toISOString(),
       saleOpensAt: new Date(now + 60_000).toISOString(),
     })
-    const early = await joinedUsers(concertId, 10)
-    expect(json(await status(early[0]!.token))).toMatchObject({ status: 'WAITING', position: null, etaSeconds: 60 })
-    await tick()
-    expect(json(await status(early[0]!.token)).status).toBe('WAITING')
+    const early = await queuedFans(t, concertId, 10)
+    expect(json(await queueStatus(t, early[0]!.queueToken))).toMatchObject({ status: 'WAITING', position: null, etaSeconds: 60 })
+    await admitTick(t)
+    expect(json(await queueStatus(t, early[0]!.queueToken)).status).toBe('WAITING')
     t.clock.advance(60_000)
-    const [late] = await joinedUsers(concertId, 1)
-    const positions = await Promise.all(early.map(async (u) => json(await status(u.token)).position))
+    const [late] = await queuedFans(t, concertId, 1)
+    const positions = await Promise.all(early.map(async (u) => json(await queueStatus(t, u.queueToken)).position))
     expect([...positions].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-    expect(json(await status(late!.token)).position).toBe(11)
+    expect(json(await queueStatus(t, late!.queueToken)).position).toBe(11)
   })
 
   describe('the gate on GET /v1/concerts/{concertId}/schedules', () => {
     it('when admitted, then 200 with the bookable dates; the request slides the admission', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
-      const [u] = await joinedUsers(concertId, 1)
-      await tick()
+      const { concertId, scheduleId } = await createConcert(t)
+      const [u] = await queuedFans(t, concertId, 1)
+      await admitTick(t)
       t.clock.advanceSeconds(100)
-      const res = await schedules(concertId, u!.auth, u!.token)
+      const res = await schedules(concertId, u!.auth, u!.queueToken)
       expect(res.statusCode).toBe(200)
       expect(json(res).items).toEqual([{ scheduleId, startsAt: expect.any(String), availableSeats: 50, totalSeats: 50 }])
-      expect(Date.parse(json(await status(u!.token)).activeUntil)).toBe(t.clock.now() + 300_000)
+      expect(Date.parse(json(await queueStatus(t, u!.queueToken)).activeUntil)).toBe(t.clock.now() + 300_000)
     })
 
     it('when credentials are missing or bad, then 401 before anything else', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
-      const [u] = await joinedUsers(concertId, 1)
-      expect(json(await schedules(concertId, {}, u!.token))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' })
+      const { concertId } = await createConcert(t)
+      const [u] = await queuedFans(t, concertId, 1)
+      expect(json(await schedules(concertId, {}, u!.queueToken))).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' })
       expect(json(await schedules(concertId, u!.auth))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
       expect(json(await schedules('con_unknown', u!.auth, 'forged.token.value'))).toMatchObject({
         status: 401,
@@ -158,34 +137,34 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
     })
 
     it('when still waiting, then 403 QUEUE_NOT_ADMITTED with the position', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
-      const users = await joinedUsers(concertId, 2)
-      const res = await schedules(concertId, users[1]!.auth, users[1]!.token)
+      const { concertId } = await createConcert(t)
+      const users = await queuedFans(t, concertId, 2)
+      const res = await schedules(concertId, users[1]!.auth, users[1]!.queueToken)
       expect(res.statusCode).toBe(403)
       expect(json(res)).toMatchObject({ code: 'QUEUE_NOT_ADMITTED', position: 2 })
     })
 
     it("when the token is another user's or another concert's, then 403; an unknown concert is 404", async () => {
-      const a = await createConcert(t.app, t.clock)
-      const b = await createConcert(t.app, t.clock)
-      const [u] = await joinedUsers(a.concertId, 1)
-      const other = await createUser(t.app)
-      await tick()
-      expect(json(await schedules(a.concertId, other.auth, u!.token))).toMatchObject({ status: 403, code: 'QUEUE_TOKEN_NOT_YOURS' })
-      expect(json(await schedules(b.concertId, u!.auth, u!.token))).toMatchObject({
+      const a = await createConcert(t)
+      const b = await createConcert(t)
+      const [u] = await queuedFans(t, a.concertId, 1)
+      const other = await createUser(t)
+      await admitTick(t)
+      expect(json(await schedules(a.concertId, other.auth, u!.queueToken))).toMatchObject({ status: 403, code: 'QUEUE_TOKEN_NOT_YOURS' })
+      expect(json(await schedules(b.concertId, u!.auth, u!.queueToken))).toMatchObject({
         status: 403,
         code: 'QUEUE_TOKEN_WRONG_CONCERT',
       })
-      expect(json(await schedules('con_unknown', u!.auth, u!.token))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
+      expect(json(await schedules('con_unknown', u!.auth, u!.queueToken))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
     })
 
     it('when the token has ended, then 401 QUEUE_TOKEN_EXPIRED, even for an unknown concert', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
-      const [u] = await joinedUsers(concertId, 1)
-      await tick()
-      await t.app.inject({ method: 'DELETE', url: '/v1/queue', headers: { 'queue-token': u!.token } })
-      expect(json(await schedules(concertId, u!.auth, u!.token))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
-      expect(json(await schedules('con_unknown', u!.auth, u!.token))).toMatchObject({
+      const { concertId } = await createConcert(t)
+      const [u] = await queuedFans(t, concertId, 1)
+      await admitTick(t)
+      await t.app.inject({ method: 'DELETE', url: '/v1/queue', headers: { 'queue-token': u!.queueToken } })
+      expect(json(await schedules(concertId, u!.auth, u!.queueToken))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
+      expect(json(await schedules('con_unknown', u!.auth, u!.queueToken))).toMatchObject({
         status: 401,
         code: 'QUEUE_TOKEN_EXPIRED',
       })
@@ -194,10 +173,9 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
 
   describe('admin queue routes', () => {
     it('when an operator reads the queue, then the figures and settings come back', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
-      await joinedUsers(concertId, 4)
-      t.clock.advanceSeconds(9)
-      await t.app.components.queue.tick()
+      const { concertId } = await createConcert(t)
+      await queuedFans(t, concertId, 4)
+      await admitTick(t, 9_000)
       const res = await t.app.inject({ url: `/v1/admin/concerts/${concertId}/queue`, headers: admin })
       expect(res.statusCode).toBe(200)
       expect(json(res)).toEqual({
@@ -219,21 +197,21 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
     })
 
     it('when an operator pauses and resumes, then admission stops and restarts on the next tick', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
-      const users = await joinedUsers(concertId, 2)
+      const { concertId } = await createConcert(t)
+      const users = await queuedFans(t, concertId, 2)
       const url = `/v1/admin/concerts/${concertId}/queue`
       const paused = await t.app.inject({ method: 'PATCH', url, headers: admin, payload: { paused: true, admitPerTick: 1 } })
       expect(json(paused)).toMatchObject({ paused: true, admitPerTick: 1, strategy: 'hybrid' })
-      await tick()
-      expect(json(await status(users[0]!.token)).status).toBe('WAITING')
+      await admitTick(t)
+      expect(json(await queueStatus(t, users[0]!.queueToken)).status).toBe('WAITING')
       await t.app.inject({ method: 'PATCH', url, headers: admin, payload: { paused: false } })
-      await tick()
-      expect(json(await status(users[0]!.token)).status).toBe('ACTIVE')
-      expect(json(await status(users[1]!.token)).status).toBe('WAITING')
+      await admitTick(t)
+      expect(json(await queueStatus(t, users[0]!.queueToken)).status).toBe('ACTIVE')
+      expect(json(await queueStatus(t, users[1]!.queueToken)).status).toBe('WAITING')
     })
 
     it('when the patch is invalid, the key is wrong or the concert unknown, then 400, 401, 404 and nothing changes', async () => {
-      const { concertId } = await createConcert(t.app, t.clock)
+      const { concertId } = await createConcert(t)
       const url = `/v1/admin/concerts/${concertId}/queue`
       for (const payload of [{}, { admitPerTick: 0 }, { strategy: 'lottery' }, { paused: 'yes' }, { tickMs: 10 }]) {
         const res = await t.app.inject({ method: 'PATCH', url, headers: admin, payload })

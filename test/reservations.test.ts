@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { admittedFans, createConcert, createUser, json, startTestApp, type TestApp } from './support/app.js'
+import { describe, expect, it } from 'vitest'
+import { admittedFans, createConcert, createUser, holdSeat, joinQueue, json, seatMap, sharedTestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 const env = { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
 
 describe.each(databaseTargets)('seats and holds on $name', (target) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(target, env)
-  })
-  afterAll(() => t.app.close())
-
-  const hold = (headers: Record<string, string>, scheduleId: string, seatNo: unknown) =>
-    t.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: { scheduleId, seatNo } })
-  const seats = (headers: Record<string, string>, scheduleId: string, format?: string) =>
-    t.app.inject({ url: `/v1/schedules/${scheduleId}/seats${format ? `?format=${format}` : ''}`, headers })
+  const t = sharedTestApp(target, env)
 
   it('when an admitted fan holds a seat, then 201 with the price and deadline, and the seat map shows it held', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [fan] = await admittedFans(t, concertId, 1)
-    const res = await hold(fan!.headers, scheduleId, 7)
+    const res = await holdSeat(t, fan!.headers, scheduleId, 7)
     expect(res.statusCode).toBe(201)
     expect(json(res)).toEqual({
       reservationId: expect.stringMatching(/^rsv_/),
@@ -29,7 +20,7 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
       status: 'HELD',
       heldUntil: new Date(t.clock.now() + 120_000).toISOString(),
     })
-    const map = json(await seats(fan!.headers, scheduleId))
+    const map = json(await seatMap(t, fan!.headers, scheduleId))
     expect(map.totalSeats).toBe(50)
     expect(map.seats).toHaveLength(50)
     expect(map.seats[6]).toEqual({ seatNo: 7, section: 'A', row: 1, price: 50_000, status: 'HELD' })
@@ -39,34 +30,34 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
   })
 
   it('when a seat is held, then another fan gets 409 SEAT_UNAVAILABLE; after the deadline it is free with no sweep', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [a, b] = await admittedFans(t, concertId, 2)
-    expect((await hold(a!.headers, scheduleId, 1)).statusCode).toBe(201)
-    expect(json(await hold(b!.headers, scheduleId, 1))).toMatchObject({ status: 409, code: 'SEAT_UNAVAILABLE' })
+    expect((await holdSeat(t, a!.headers, scheduleId, 1)).statusCode).toBe(201)
+    expect(json(await holdSeat(t, b!.headers, scheduleId, 1))).toMatchObject({ status: 409, code: 'SEAT_UNAVAILABLE' })
     t.clock.advanceSeconds(120)
-    expect((await hold(b!.headers, scheduleId, 1)).statusCode).toBe(201)
+    expect((await holdSeat(t, b!.headers, scheduleId, 1)).statusCode).toBe(201)
     const mine = json(await t.app.inject({ url: '/v1/me/reservations', headers: a!.auth }))
     expect(mine.items).toEqual([expect.objectContaining({ seatNo: 1, status: 'EXPIRED' })])
   })
 
   it('when a fan has four live holds on a date, then a fifth is 409 HOLD_LIMIT_REACHED; a released one frees the quota', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [fan] = await admittedFans(t, concertId, 1)
     const ids = []
-    for (const seatNo of [1, 2, 3, 4]) ids.push(json(await hold(fan!.headers, scheduleId, seatNo)).reservationId)
-    expect(json(await hold(fan!.headers, scheduleId, 5))).toMatchObject({ status: 409, code: 'HOLD_LIMIT_REACHED' })
+    for (const seatNo of [1, 2, 3, 4]) ids.push(json(await holdSeat(t, fan!.headers, scheduleId, seatNo)).reservationId)
+    expect(json(await holdSeat(t, fan!.headers, scheduleId, 5))).toMatchObject({ status: 409, code: 'HOLD_LIMIT_REACHED' })
     const released = await t.app.inject({ method: 'DELETE', url: `/v1/reservations/${ids[0]}`, headers: fan!.auth })
     expect(released.statusCode).toBe(204)
-    expect((await hold(fan!.headers, scheduleId, 5)).statusCode).toBe(201)
-    const map = json(await seats(fan!.headers, scheduleId))
+    expect((await holdSeat(t, fan!.headers, scheduleId, 5)).statusCode).toBe(201)
+    const map = json(await seatMap(t, fan!.headers, scheduleId))
     expect(map.seats[0].status).toBe('AVAILABLE')
   })
 
   it('when a fan releases a hold twice, then both are 204; another user releasing it gets 404', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [fan] = await admittedFans(t, concertId, 1)
-    const other = await createUser(t.app)
-    const { reservationId } = json(await hold(fan!.headers, scheduleId, 9))
+    const other = await createUser(t)
+    const { reservationId } = json(await holdSeat(t, fan!.headers, scheduleId, 9))
     const url = `/v1/reservations/${reservationId}`
     expect((await t.app.inject({ method: 'DELETE', url, headers: other.auth })).statusCode).toBe(404)
     expect((await t.app.inject({ method: 'DELETE', url, headers: fan!.auth })).statusCode).toBe(204)
@@ -77,30 +68,30 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
   })
 
   it('when the seat or schedule is bad, then 400 or 404 and nothing is held', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [fan] = await admittedFans(t, concertId, 1)
     for (const seatNo of [0, 51, '3', 2.5, null]) {
-      const res = await hold(fan!.headers, scheduleId, seatNo)
+      const res = await holdSeat(t, fan!.headers, scheduleId, seatNo)
       expect(res.statusCode, String(seatNo)).toBe(400)
       expect(json(res).field).toBe('seatNo')
     }
-    expect(json(await hold(fan!.headers, 'sch_unknown', 1))).toMatchObject({ status: 404 })
-    expect(json(await seats(fan!.headers, scheduleId)).seats.every((s: { status: string }) => s.status === 'AVAILABLE')).toBe(true)
+    expect(json(await holdSeat(t, fan!.headers, 'sch_unknown', 1))).toMatchObject({ status: 404 })
+    expect(json(await seatMap(t, fan!.headers, scheduleId)).seats.every((s: { status: string }) => s.status === 'AVAILABLE')).toBe(true)
   })
 
   it('when a fan is not admitted or has no token, then holds and seat maps are refused', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     await admittedFans(t, concertId, 1)
-    const waiting = await createUser(t.app)
-    const joined = json(await t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: waiting.auth }))
+    const waiting = await createUser(t)
+    const joined = json(await joinQueue(t, concertId, waiting.auth))
     const headers = { ...waiting.auth, 'queue-token': joined.token }
-    expect(json(await hold(headers, scheduleId, 1))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED', position: 1 })
-    expect(json(await seats(headers, scheduleId))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED' })
-    expect(json(await hold(waiting.auth, scheduleId, 1))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
+    expect(json(await holdSeat(t, headers, scheduleId, 1))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED', position: 1 })
+    expect(json(await seatMap(t, headers, scheduleId))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED' })
+    expect(json(await holdSeat(t, waiting.auth, scheduleId, 1))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
   })
 
   it('when a 60,000-seat date is asked for, then one compact answer carries the whole map', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock, {
+    const { concertId, scheduleId } = await createConcert(t, {
       sections: [
         { name: 'Floor', rows: 20, seatsPerRow: 100, price: 198_000 },
         { name: 'Lower', rows: 100, seatsPerRow: 250, price: 154_000 },
@@ -108,8 +99,8 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
       ],
     })
     const [fan] = await admittedFans(t, concertId, 1)
-    expect(json(await hold(fan!.headers, scheduleId, 59_999))).toMatchObject({ price: 121_000 })
-    const res = await seats(fan!.headers, scheduleId)
+    expect(json(await holdSeat(t, fan!.headers, scheduleId, 59_999))).toMatchObject({ price: 121_000 })
+    const res = await seatMap(t, fan!.headers, scheduleId)
     expect(json(res)).toEqual({
       scheduleId,
       totalSeats: 60_000,
@@ -122,16 +113,16 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
       sold: [],
     })
     expect(res.body.length).toBeLessThan(1000)
-    const full = json(await seats(fan!.headers, scheduleId, 'full'))
+    const full = json(await seatMap(t, fan!.headers, scheduleId, 'full'))
     expect(full.seats).toHaveLength(60_000)
     expect(full.seats[59_998]).toEqual({ seatNo: 59_999, section: 'Upper', row: 110, price: 121_000, status: 'HELD' })
-    expect((await seats(fan!.headers, scheduleId, 'tiny')).statusCode).toBe(400)
+    expect((await seatMap(t, fan!.headers, scheduleId, 'tiny')).statusCode).toBe(400)
   })
 
   it('when the sweep runs, then expired holds are marked EXPIRED and their seats plainly available', async () => {
-    const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+    const { concertId, scheduleId } = await createConcert(t)
     const [fan] = await admittedFans(t, concertId, 1)
-    await hold(fan!.headers, scheduleId, 3)
+    await holdSeat(t, fan!.headers, scheduleId, 3)
     t.clock.advanceSeconds(121)
     expect(await t.app.components.reservations.sweep()).toBeGreaterThanOrEqual(1)
     const db = t.app.components.database.db

@@ -2,10 +2,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { testSecrets } from './support/app.js'
 import { runServerToExit, startServer } from './support/process.js'
 import { freshPostgresSchema } from './support/stores.js'
-
-const secrets = { AUTH_SECRET: 'process-test-secret-0123456789abcdef', ADMIN_KEY: 'process-test-admin-key' }
 
 describe('the server process', () => {
   it('when started on embedded defaults, then it serves the demo concerts and stops cleanly on SIGTERM', async () => {
@@ -27,7 +26,7 @@ describe('the server process', () => {
 
   it('when two processes start together on an empty PostgreSQL, then migrations and demo data happen once', async () => {
     const DATABASE_URL = await freshPostgresSchema()
-    const [a, b] = await Promise.all([startServer({ ...secrets, DATABASE_URL }), startServer({ ...secrets, DATABASE_URL })])
+    const [a, b] = await Promise.all([startServer({ ...testSecrets, DATABASE_URL }), startServer({ ...testSecrets, DATABASE_URL })])
     const lists = await Promise.all(
       [a, b].map(async (s) => ((await (await fetch(`${s.url}/v1/concerts`)).json()) as { items: unknown[] }).items),
     )
@@ -41,7 +40,7 @@ describe('the server process', () => {
     const { code, output } = await runServerToExit({ DATA_DIR: 'memory://', QUEUE_STRATEGY: 'lottery' })
     expect(code).toBe(1)
     expect(output).toContain('QUEUE_STRATEGY')
-    const prod = await runServerToExit({ DATABASE_URL: 'postgres://127.0.0.1/test', ADMIN_KEY: secrets.ADMIN_KEY })
+    const prod = await runServerToExit({ DATABASE_URL: 'postgres://127.0.0.1/test', ADMIN_KEY: testSecrets.ADMIN_KEY })
     expect(prod.code).toBe(1)
     expect(prod.output).toContain('AUTH_SECRET is required')
   })

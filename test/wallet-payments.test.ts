@@ -1,44 +1,37 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { admittedFans, createConcert, createUser, type Fan, json, startTestApp, type TestApp } from './support/app.js'
+import { describe, expect, it } from 'vitest'
+import {
+  admitTick,
+  admittedFans,
+  chargeBalance,
+  createConcert,
+  createUser,
+  holdSeat,
+  joinQueue,
+  json,
+  pay,
+  queueStatus,
+  readBalance,
+  seatMap,
+  sharedTestApp,
+} from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 const env = { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000', HOLD_TTL_S: '120', QUEUE_STRATEGY: 'hybrid' }
 
 describe.each(databaseTargets)('balance and payment on $name', (target) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await startTestApp(target, env)
-  })
-  afterAll(() => t.app.close())
+  const t = sharedTestApp(target, env)
 
-  const charge = (auth: Record<string, string>, amount: unknown, key?: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/me/balance/charges',
-      headers: { ...auth, ...(key ? { 'idempotency-key': key } : {}) },
-      payload: { amount },
-    })
-  const balance = async (auth: Record<string, string>) => json(await t.app.inject({ url: '/v1/me/balance', headers: auth })).balance
   const history = async (auth: Record<string, string>, query = '') =>
     json(await t.app.inject({ url: `/v1/me/balance/history${query}`, headers: auth }))
-  const hold = async (fan: Fan, scheduleId: string, seatNo: number) =>
-    json(await t.app.inject({ method: 'POST', url: '/v1/reservations', headers: fan.headers, payload: { scheduleId, seatNo } }))
-  const pay = (headers: Record<string, string>, reservationId: string, key?: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/payments',
-      headers: { ...headers, ...(key ? { 'idempotency-key': key } : {}) },
-      payload: { reservationId },
-    })
 
   describe('balance', () => {
     it('when a user charges, then the balance and the ledger move together', async () => {
-      const u = await createUser(t.app)
-      expect(await balance(u.auth)).toBe(0)
-      const res = await charge(u.auth, 30_000)
+      const u = await createUser(t)
+      expect(await readBalance(t, u.auth)).toBe(0)
+      const res = await chargeBalance(t, u.auth, 30_000)
       expect(res.statusCode).toBe(200)
       expect(json(res)).toEqual({ chargeId: expect.stringMatching(/^chg_/), amount: 30_000, balance: 30_000 })
-      expect(json(await charge(u.auth, 100_000_000)).balance).toBe(100_030_000)
+      expect(json(await chargeBalance(t, u.auth, 100_000_000)).balance).toBe(100_030_000)
       const { items, nextCursor } = await history(u.auth)
       expect(items.map((e: { kind: string; amount: number; balanceAfter: number }) => [e.kind, e.amount, e.balanceAfter])).toEqual([
         ['CHARGE', 100_000_000, 100_030_000],
@@ -48,17 +41,17 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
     })
 
     it.each([0, -1, 100_000_001, '100', 1.5, null])('when the amount is %s, then 400 names it and nothing changes', async (amount) => {
-      const u = await createUser(t.app)
-      const res = await charge(u.auth, amount)
+      const u = await createUser(t)
+      const res = await chargeBalance(t, u.auth, amount)
       expect(res.statusCode).toBe(400)
       expect(json(res)).toMatchObject({ code: 'VALIDATION_FAILED', field: 'amount' })
-      expect(await balance(u.auth)).toBe(0)
+      expect(await readBalance(t, u.auth)).toBe(0)
       expect((await history(u.auth)).items).toEqual([])
     })
 
     it('when history is paged, then pages are newest first and the cursor continues without overlap', async () => {
-      const u = await createUser(t.app)
-      for (let i = 1; i <= 5; i++) await charge(u.auth, i)
+      const u = await createUser(t)
+      for (let i = 1; i <= 5; i++) await chargeBalance(t, u.auth, i)
       const first = await history(u.auth, '?limit=2')
       const second = await history(u.auth, `?limit=2&cursor=${first.nextCursor}`)
       const third = await history(u.auth, `?limit=2&cursor=${second.nextCursor}`)
@@ -70,10 +63,10 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
     })
 
     it("when another user's token is used, then they see only their own balance", async () => {
-      const a = await createUser(t.app)
-      const b = await createUser(t.app)
-      await charge(a.auth, 500)
-      expect(await balance(b.auth)).toBe(0)
+      const a = await createUser(t)
+      const b = await createUser(t)
+      await chargeBalance(t, a.auth, 500)
+      expect(await readBalance(t, b.auth)).toBe(0)
       expect((await history(b.auth)).items).toEqual([])
       expect((await t.app.inject({ url: '/v1/me/balance' })).statusCode).toBe(401)
     })
@@ -81,46 +74,46 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
 
   describe('Idempotency-Key on charges', () => {
     it('when a charge is retried with its key, then the first answer is replayed and money moves once', async () => {
-      const u = await createUser(t.app)
-      const first = json(await charge(u.auth, 7000, 'charge-1'))
-      const again = await charge(u.auth, 7000, 'charge-1')
+      const u = await createUser(t)
+      const first = json(await chargeBalance(t, u.auth, 7000, 'charge-1'))
+      const again = await chargeBalance(t, u.auth, 7000, 'charge-1')
       expect(again.statusCode).toBe(200)
       expect(json(again)).toEqual(first)
-      expect(await balance(u.auth)).toBe(7000)
+      expect(await readBalance(t, u.auth)).toBe(7000)
     })
 
     it('when the key is reused with another body, then 422 and nothing changes', async () => {
-      const u = await createUser(t.app)
-      await charge(u.auth, 7000, 'charge-2')
-      expect(json(await charge(u.auth, 8000, 'charge-2'))).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
-      expect(await balance(u.auth)).toBe(7000)
+      const u = await createUser(t)
+      await chargeBalance(t, u.auth, 7000, 'charge-2')
+      expect(json(await chargeBalance(t, u.auth, 8000, 'charge-2'))).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      expect(await readBalance(t, u.auth)).toBe(7000)
     })
 
     it('when the same key is used by another user, then it is theirs alone', async () => {
-      const a = await createUser(t.app)
-      const b = await createUser(t.app)
-      await charge(a.auth, 100, 'shared-key')
-      expect(json(await charge(b.auth, 200, 'shared-key')).balance).toBe(200)
+      const a = await createUser(t)
+      const b = await createUser(t)
+      await chargeBalance(t, a.auth, 100, 'shared-key')
+      expect(json(await chargeBalance(t, b.auth, 200, 'shared-key')).balance).toBe(200)
     })
 
     it('when the key is malformed, then 400 names the header', async () => {
-      const u = await createUser(t.app)
+      const u = await createUser(t)
       for (const key of ['with space', 'x'.repeat(256), 'tab\there']) {
-        const res = await charge(u.auth, 100, key)
+        const res = await chargeBalance(t, u.auth, 100, key)
         expect(res.statusCode).toBe(400)
         expect(json(res).field).toBe('idempotency-key')
       }
-      expect(await balance(u.auth)).toBe(0)
+      expect(await readBalance(t, u.auth)).toBe(0)
     })
   })
 
   describe('payment', () => {
     it('when an admitted fan pays a live hold, then the seat is sold, the balance and ledger drop, and the token ends', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!.auth, 120_000)
-      const held = await hold(fan!, scheduleId, 5)
-      const res = await pay(fan!.headers, held.reservationId)
+      await chargeBalance(t, fan!.auth, 120_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 5))
+      const res = await pay(t, fan!.headers, held.reservationId)
       expect(res.statusCode).toBe(201)
       expect(json(res)).toEqual({
         paymentId: expect.stringMatching(/^pay_/),
@@ -132,99 +125,98 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
       const mine = json(await t.app.inject({ url: '/v1/me/reservations', headers: fan!.auth }))
       expect(mine.items[0]).toMatchObject({ reservationId: held.reservationId, status: 'CONFIRMED' })
       expect((await history(fan!.auth)).items[0]).toMatchObject({ kind: 'PAYMENT', amount: -50_000, balanceAfter: 70_000 })
-      const status = json(await t.app.inject({ url: '/v1/queue/status', headers: { 'queue-token': fan!.queueToken } }))
+      const status = json(await queueStatus(t, fan!.queueToken))
       expect(status.status).toBe('EXPIRED')
-      const map = json(await t.app.inject({ url: `/v1/schedules/${scheduleId}/seats`, headers: fan!.headers }))
+      const map = json(await seatMap(t, fan!.headers, scheduleId))
       expect(map).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
     })
 
     it('when the token ended by a payment, then it may still pay the other live holds taken under it, and nothing else', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!.auth, 200_000)
-      const a = await hold(fan!, scheduleId, 1)
-      const b = await hold(fan!, scheduleId, 2)
-      expect((await pay(fan!.headers, a.reservationId)).statusCode).toBe(201)
-      expect((await pay(fan!.headers, b.reservationId)).statusCode).toBe(201)
-      expect(json(await pay(fan!.headers, b.reservationId))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
-      const c = await t.app.inject({ method: 'POST', url: '/v1/reservations', headers: fan!.headers, payload: { scheduleId, seatNo: 3 } })
+      await chargeBalance(t, fan!.auth, 200_000)
+      const a = json(await holdSeat(t, fan!.headers, scheduleId, 1))
+      const b = json(await holdSeat(t, fan!.headers, scheduleId, 2))
+      expect((await pay(t, fan!.headers, a.reservationId)).statusCode).toBe(201)
+      expect((await pay(t, fan!.headers, b.reservationId)).statusCode).toBe(201)
+      expect(json(await pay(t, fan!.headers, b.reservationId))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
+      const c = await holdSeat(t, fan!.headers, scheduleId, 3)
       expect(json(c)).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_EXPIRED' })
     })
 
     it('when the balance is short, then 409 INSUFFICIENT_BALANCE and nothing changes', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!.auth, 49_999)
-      const held = await hold(fan!, scheduleId, 5)
-      expect(json(await pay(fan!.headers, held.reservationId))).toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
-      expect(await balance(fan!.auth)).toBe(49_999)
+      await chargeBalance(t, fan!.auth, 49_999)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 5))
+      expect(json(await pay(t, fan!.headers, held.reservationId))).toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
+      expect(await readBalance(t, fan!.auth)).toBe(49_999)
       const mine = json(await t.app.inject({ url: '/v1/me/reservations', headers: fan!.auth }))
       expect(mine.items[0].status).toBe('HELD')
-      await charge(fan!.auth, 1)
-      expect((await pay(fan!.headers, held.reservationId)).statusCode).toBe(201)
-      expect(await balance(fan!.auth)).toBe(0)
+      await chargeBalance(t, fan!.auth, 1)
+      expect((await pay(t, fan!.headers, held.reservationId)).statusCode).toBe(201)
+      expect(await readBalance(t, fan!.auth)).toBe(0)
     })
 
     it('when the hold expired, was released, or was paid, then 409 with the reason and no money moves', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan, other] = await admittedFans(t, concertId, 2)
-      await charge(fan!.auth, 1_000_000)
-      const released = await hold(fan!, scheduleId, 1)
+      await chargeBalance(t, fan!.auth, 1_000_000)
+      const released = json(await holdSeat(t, fan!.headers, scheduleId, 1))
       await t.app.inject({ method: 'DELETE', url: `/v1/reservations/${released.reservationId}`, headers: fan!.auth })
-      expect(json(await pay(fan!.headers, released.reservationId))).toMatchObject({ status: 409, code: 'HOLD_RELEASED' })
-      const expiring = await hold(fan!, scheduleId, 2)
+      expect(json(await pay(t, fan!.headers, released.reservationId))).toMatchObject({ status: 409, code: 'HOLD_RELEASED' })
+      const expiring = json(await holdSeat(t, fan!.headers, scheduleId, 2))
       t.clock.advanceSeconds(120)
-      expect(json(await pay(fan!.headers, expiring.reservationId))).toMatchObject({ status: 409, code: 'HOLD_EXPIRED' })
-      expect(await balance(fan!.auth)).toBe(1_000_000)
-      expect(json(await pay(other!.headers, expiring.reservationId))).toMatchObject({ status: 404 })
+      expect(json(await pay(t, fan!.headers, expiring.reservationId))).toMatchObject({ status: 409, code: 'HOLD_EXPIRED' })
+      expect(await readBalance(t, fan!.auth)).toBe(1_000_000)
+      expect(json(await pay(t, other!.headers, expiring.reservationId))).toMatchObject({ status: 404 })
     })
 
     it("when someone pays another user's hold, then 404, not 403", async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan, thief] = await admittedFans(t, concertId, 2)
-      await charge(thief!.auth, 1_000_000)
-      const held = await hold(fan!, scheduleId, 4)
-      expect(json(await pay(thief!.headers, held.reservationId))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
-      expect(await balance(thief!.auth)).toBe(1_000_000)
+      await chargeBalance(t, thief!.auth, 1_000_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 4))
+      expect(json(await pay(t, thief!.headers, held.reservationId))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
+      expect(await readBalance(t, thief!.auth)).toBe(1_000_000)
     })
 
     it("when a fan pays a hold of one concert with another concert's token, then 403 and nothing moves", async () => {
-      const a = await createConcert(t.app, t.clock)
-      const b = await createConcert(t.app, t.clock)
+      const a = await createConcert(t)
+      const b = await createConcert(t)
       const [fan] = await admittedFans(t, a.concertId, 1)
-      const joined = json(await t.app.inject({ method: 'POST', url: `/v1/concerts/${b.concertId}/queue`, headers: fan!.auth }))
-      t.clock.advance(1000)
-      await t.app.components.queue.tick()
-      await charge(fan!.auth, 100_000)
-      const held = await hold(fan!, a.scheduleId, 1)
-      const res = await pay({ ...fan!.auth, 'queue-token': joined.token }, held.reservationId)
+      const joined = json(await joinQueue(t, b.concertId, fan!.auth))
+      await admitTick(t)
+      await chargeBalance(t, fan!.auth, 100_000)
+      const held = json(await holdSeat(t, fan!.headers, a.scheduleId, 1))
+      const res = await pay(t, { ...fan!.auth, 'queue-token': joined.token }, held.reservationId)
       expect(json(res)).toMatchObject({ status: 403, code: 'QUEUE_TOKEN_WRONG_CONCERT' })
-      expect(await balance(fan!.auth)).toBe(100_000)
-      expect((await pay(fan!.headers, held.reservationId)).statusCode).toBe(201)
+      expect(await readBalance(t, fan!.auth)).toBe(100_000)
+      expect((await pay(t, fan!.headers, held.reservationId)).statusCode).toBe(201)
     })
 
     it('when a paid payment is retried with its key after the token ended, then it is replayed before the gate', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      await charge(fan!.auth, 100_000)
-      const held = await hold(fan!, scheduleId, 8)
-      const first = await pay(fan!.headers, held.reservationId, 'pay-8')
+      await chargeBalance(t, fan!.auth, 100_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 8))
+      const first = await pay(t, fan!.headers, held.reservationId, 'pay-8')
       expect(first.statusCode).toBe(201)
-      const retry = await pay({ ...fan!.auth }, held.reservationId, 'pay-8')
+      const retry = await pay(t, { ...fan!.auth }, held.reservationId, 'pay-8')
       expect(retry.statusCode).toBe(201)
       expect(json(retry)).toEqual(json(first))
-      expect(json(await pay(fan!.headers, 'rsv_other', 'pay-8'))).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
-      expect(await balance(fan!.auth)).toBe(50_000)
+      expect(json(await pay(t, fan!.headers, 'rsv_other', 'pay-8'))).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      expect(await readBalance(t, fan!.auth)).toBe(50_000)
     })
 
     it('when a refused payment is retried with its key, then the same refusal is replayed', async () => {
-      const { concertId, scheduleId } = await createConcert(t.app, t.clock)
+      const { concertId, scheduleId } = await createConcert(t)
       const [fan] = await admittedFans(t, concertId, 1)
-      const held = await hold(fan!, scheduleId, 8)
-      expect(json(await pay(fan!.headers, held.reservationId, 'pay-poor'))).toMatchObject({ code: 'INSUFFICIENT_BALANCE' })
-      await charge(fan!.auth, 100_000)
-      expect(json(await pay(fan!.headers, held.reservationId, 'pay-poor'))).toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
-      expect((await pay(fan!.headers, held.reservationId, 'pay-rich')).statusCode).toBe(201)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 8))
+      expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-poor'))).toMatchObject({ code: 'INSUFFICIENT_BALANCE' })
+      await chargeBalance(t, fan!.auth, 100_000)
+      expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-poor'))).toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
+      expect((await pay(t, fan!.headers, held.reservationId, 'pay-rich')).statusCode).toBe(201)
     })
   })
 })

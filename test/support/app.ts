@@ -1,21 +1,28 @@
 import { randomBytes } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import type { App } from '../../src/platform/http/types.js'
 import { ManualClock } from './clock.js'
 import type { StoreTarget } from './stores.js'
 
-const ADMIN_KEY = 'test-admin-key-0123456789'
+type HeaderMap = Record<string, string>
 
+/** The secrets every test app and every test server process runs with. */
+export const testSecrets = { AUTH_SECRET: 'test-secret-test-secret-test-secret-0123', ADMIN_KEY: 'test-admin-key-0123456789' }
+
+/** The header that authenticates admin routes. */
+export const admin = { 'x-admin-key': testSecrets.ADMIN_KEY }
+
+/** Config on a fresh database of this target: test secrets, no demo data, silent logs; `env` overrides. */
 export async function testConfig(target: StoreTarget, env: Record<string, string> = {}): Promise<Config> {
   const store = await target.fresh()
   return loadConfig({
     DATA_DIR: store.dataDir,
     ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
     ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}),
-    AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
-    ADMIN_KEY,
+    ...testSecrets,
     DEMO_DATA: 'false',
     LOG_LEVEL: 'silent',
     ...env,
@@ -28,39 +35,76 @@ export interface TestApp {
   config: Config
 }
 
-/** An app on a fresh database of this target, with a clock the test moves. */
-export async function startTestApp(target: StoreTarget, env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * `n` instances of the app on one fresh database of this target (and one Redis prefix), as
+ * processes of one deployment; each has a clock of its own that the test moves.
+ */
+export async function startTestApps(target: StoreTarget, n: number, env: Record<string, string> = {}): Promise<TestApp[]> {
   const config = await testConfig(target, env)
-  const clock = new ManualClock()
-  const app = await buildApp({ config, clock, backgroundLoops: false, redisPrefix: `test:${randomBytes(4).toString('hex')}:` })
-  await app.ready()
-  return { app, clock, config }
+  const redisPrefix = `test:${randomBytes(4).toString('hex')}:`
+  const instances: TestApp[] = []
+  for (let i = 0; i < n; i++) {
+    const clock = new ManualClock()
+    const app = await buildApp({ config, clock, backgroundLoops: false, redisPrefix })
+    await app.ready()
+    instances.push({ app, clock, config })
+  }
+  return instances
 }
 
-export const admin = { 'x-admin-key': ADMIN_KEY }
+/** An app on a fresh database of this target, with a clock the test moves. */
+export async function startTestApp(target: StoreTarget, env: Record<string, string> = {}): Promise<TestApp> {
+  const [t] = await startTestApps(target, 1, env)
+  return t!
+}
 
+/**
+ * The app of the enclosing `describe`, shared by its tests (each test makes its own concert and
+ * users): started before them and closed after them. Its fields are set in that `beforeAll`, so
+ * read them only inside hooks and tests.
+ */
+export function sharedTestApp(target: StoreTarget, env: Record<string, string> = {}): TestApp {
+  const t = {} as TestApp
+  beforeAll(async () => {
+    Object.assign(t, await startTestApp(target, env))
+  })
+  afterAll(() => t.app?.close())
+  return t
+}
+
+/** The JSON body of an injected response. */
 export function json<T = any>(res: LightMyRequestResponse): T {
   return res.json() as T
 }
 
-export async function createUser(app: App): Promise<{ userId: string; accessToken: string; auth: Record<string, string> }> {
-  const res = await app.inject({ method: 'POST', url: '/v1/users' })
-  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`)
-  const body = res.json() as { userId: string; accessToken: string }
-  return { ...body, auth: { authorization: `Bearer ${body.accessToken}` } }
+export interface User {
+  userId: string
+  accessToken: string
+  /** The Bearer header with the access token. */
+  auth: HeaderMap
 }
 
-/** A concert with one schedule starting in `daysAhead` days, through the admin API. */
+const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` })
+const idempotencyKey = (key: string | undefined): HeaderMap => (key ? { 'idempotency-key': key } : {})
+
+/** Signs up a new user. */
+export async function createUser(t: TestApp): Promise<User> {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/users' })
+  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`)
+  const body = res.json() as { userId: string; accessToken: string }
+  return { ...body, auth: bearer(body.accessToken) }
+}
+
+/** A concert with one schedule starting 30 days from the test's clock, through the admin API. */
 export async function createConcert(
-  app: App,
-  clock: ManualClock,
+  t: TestApp,
   options: {
     sections?: { name: string; rows: number; seatsPerRow: number; price: number }[]
     queueOpensAt?: string
     saleOpensAt?: string
   } = {},
 ): Promise<{ concertId: string; scheduleId: string; totalSeats: number }> {
-  const concert = await app.inject({
+  const concert = await t.app.inject({
     method: 'POST',
     url: '/v1/admin/concerts',
     headers: admin,
@@ -74,12 +118,12 @@ export async function createConcert(
   })
   if (concert.statusCode !== 201) throw new Error(`concert: ${concert.statusCode} ${concert.body}`)
   const { concertId } = concert.json() as { concertId: string }
-  const schedule = await app.inject({
+  const schedule = await t.app.inject({
     method: 'POST',
     url: `/v1/admin/concerts/${concertId}/schedules`,
     headers: admin,
     payload: {
-      startsAt: new Date(clock.now() + 30 * 24 * 3600 * 1000).toISOString(),
+      startsAt: new Date(t.clock.now() + 30 * 24 * 3600 * 1000).toISOString(),
       sections: options.sections ?? [{ name: 'A', rows: 5, seatsPerRow: 10, price: 50_000 }],
     },
   })
@@ -87,27 +131,71 @@ export async function createConcert(
   return { concertId, ...(schedule.json() as { scheduleId: string; totalSeats: number }) }
 }
 
-export interface Fan {
-  userId: string
-  accessToken: string
+/** Joins the concert's queue as the user of the Bearer header `auth`; the answer as it came. */
+export function joinQueue(t: TestApp, concertId: string, auth: HeaderMap): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: auth })
+}
+
+/** The queue status of a queue token. */
+export function queueStatus(t: TestApp, queueToken: string): Promise<LightMyRequestResponse> {
+  return t.app.inject({ url: '/v1/queue/status', headers: { 'queue-token': queueToken } })
+}
+
+/** Moves the clock to the next tick window (or on by `ms`) and runs one admission pass, as the loop would. */
+export async function admitTick(t: TestApp, ms = t.config.queue.tickMs): Promise<void> {
+  t.clock.advance(ms)
+  await t.app.components.queue.tick()
+}
+
+export interface Fan extends User {
   queueToken: string
   /** Bearer and Queue-Token headers together, for gated routes. */
-  headers: Record<string, string>
-  auth: Record<string, string>
+  headers: HeaderMap
+}
+
+/** Signs up `n` users and joins them, one after another, to the concert's queue; no one is admitted. */
+export async function queuedFans(t: TestApp, concertId: string, n: number): Promise<Fan[]> {
+  const fans: Fan[] = []
+  for (let i = 0; i < n; i++) {
+    const u = await createUser(t)
+    const joined = await joinQueue(t, concertId, u.auth)
+    if (joined.statusCode !== 201) throw new Error(`join: ${joined.statusCode} ${joined.body}`)
+    const queueToken = (joined.json() as { token: string }).token
+    fans.push({ ...u, queueToken, headers: { ...u.auth, 'queue-token': queueToken } })
+  }
+  return fans
 }
 
 /** Signs up `n` users, joins them to the concert's queue and runs one admission tick. */
 export async function admittedFans(t: TestApp, concertId: string, n: number): Promise<Fan[]> {
-  const fans: Fan[] = []
-  for (let i = 0; i < n; i++) {
-    const u = await createUser(t.app)
-    const joined = await t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: u.auth })
-    const queueToken = (joined.json() as { token: string }).token
-    fans.push({ ...u, queueToken, headers: { ...u.auth, 'queue-token': queueToken } })
-  }
-  t.clock.advance(t.config.queue.tickMs)
-  await t.app.components.queue.tick()
+  const fans = await queuedFans(t, concertId, n)
+  await admitTick(t)
   return fans
+}
+
+/** Asks to hold a seat; `headers` are a fan's Bearer and Queue-Token. */
+export function holdSeat(t: TestApp, headers: HeaderMap, scheduleId: string, seatNo: unknown): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'POST', url: '/v1/reservations', headers, payload: { scheduleId, seatNo } })
+}
+
+/** The seat map of a schedule, in the default format or the one given. */
+export function seatMap(t: TestApp, headers: HeaderMap, scheduleId: string, format?: string): Promise<LightMyRequestResponse> {
+  return t.app.inject({ url: `/v1/schedules/${scheduleId}/seats${format ? `?format=${format}` : ''}`, headers })
+}
+
+/** Charges `amount` to the balance of the user of `auth`, under an Idempotency-Key if one is given. */
+export function chargeBalance(t: TestApp, auth: HeaderMap, amount: unknown, key?: string): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'POST', url: '/v1/me/balance/charges', headers: { ...auth, ...idempotencyKey(key) }, payload: { amount } })
+}
+
+/** The balance of the user of `auth`. */
+export async function readBalance(t: TestApp, auth: HeaderMap): Promise<number> {
+  return json(await t.app.inject({ url: '/v1/me/balance', headers: auth })).balance
+}
+
+/** Pays a held reservation from the balance, under an Idempotency-Key if one is given. */
+export function pay(t: TestApp, headers: HeaderMap, reservationId: string, key?: string): Promise<LightMyRequestResponse> {
+  return t.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...headers, ...idempotencyKey(key) }, payload: { reservationId } })
 }
 
 /** Listens on a free loopback port, for tests that fire real parallel HTTP requests. */
@@ -117,11 +205,12 @@ export async function listen(app: App): Promise<string> {
   return `http://127.0.0.1:${address.port}`
 }
 
+/** One JSON request to a listening server: its status and parsed body (null when empty). */
 export async function http(
   base: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: unknown } = {},
+  options: { headers?: HeaderMap; body?: unknown } = {},
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
@@ -130,4 +219,38 @@ export async function http(
   })
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+// The same steps over real HTTP, for tests that fire parallel requests at a listening server.
+
+/** `createUser` over HTTP. */
+export async function signUpOverHttp(base: string): Promise<User> {
+  const res = await http(base, 'POST', '/v1/users')
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return { userId: res.body.userId, accessToken: res.body.accessToken, auth: bearer(res.body.accessToken) }
+}
+
+/** `joinQueue` over HTTP. */
+export function joinQueueOverHttp(base: string, concertId: string, auth: HeaderMap) {
+  return http(base, 'POST', `/v1/concerts/${concertId}/queue`, { headers: auth })
+}
+
+/** `queueStatus` over HTTP. */
+export function queueStatusOverHttp(base: string, queueToken: string) {
+  return http(base, 'GET', '/v1/queue/status', { headers: { 'queue-token': queueToken } })
+}
+
+/** `holdSeat` over HTTP. */
+export function holdSeatOverHttp(base: string, headers: HeaderMap, scheduleId: string, seatNo: number) {
+  return http(base, 'POST', '/v1/reservations', { headers, body: { scheduleId, seatNo } })
+}
+
+/** `chargeBalance` over HTTP. */
+export function chargeBalanceOverHttp(base: string, auth: HeaderMap, amount: number) {
+  return http(base, 'POST', '/v1/me/balance/charges', { headers: auth, body: { amount } })
+}
+
+/** `pay` over HTTP. */
+export function payOverHttp(base: string, headers: HeaderMap, reservationId: string, key?: string) {
+  return http(base, 'POST', '/v1/payments', { headers: { ...headers, ...idempotencyKey(key) }, body: { reservationId } })
 }
