@@ -9,7 +9,7 @@ const allowed = {
   catalog: [],
   idempotency: [],
   queue: ['users'],
-  reservation: ['catalog', 'queue', 'users'],
+  reservation: ['catalog', 'idempotency', 'queue', 'users'],
   wallet: ['idempotency', 'users'],
   payment: ['idempotency', 'queue', 'reservation', 'users'],
 }

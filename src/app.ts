@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
+import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import { seedDemoData } from './catalog/demo.js'
 import { CatalogRepository } from './catalog/repository.js'
@@ -18,15 +18,18 @@ import { RedisCache } from './platform/cache/redis-cache.js'
 import { type Clock, systemClock } from './platform/clock.js'
 import { type DatabaseHandle, type Db, openDatabase } from './platform/db/database.js'
 import { migrateToLatest } from './platform/db/migrate.js'
+import { AppError } from './platform/errors.js'
 import { healthRoutes, metricsRoute } from './platform/http/health.js'
 import { registerOpenApi } from './platform/http/openapi.js'
-import { installErrorHandling } from './platform/http/problems.js'
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './platform/http/problems.js'
+import { checkPathAndQuery, parseJsonBody, requestIdOf, validatorCompilers } from './platform/http/requests.js'
 import type { App } from './platform/http/types.js'
 import { Metrics } from './platform/metrics.js'
 import { Periodic } from './platform/periodic.js'
 import { connectRedis, type RedisClient } from './platform/redis/client.js'
 import { TokenSigner } from './platform/signer.js'
 import { DbQueueStore } from './queue/db-store.js'
+import { OwedEnds } from './queue/owed-ends.js'
 import { RedisQueueStore } from './queue/redis-store.js'
 import { queueRoutes } from './queue/routes.js'
 import { QueueService } from './queue/service.js'
@@ -45,6 +48,11 @@ import { WalletService } from './wallet/service.js'
 
 /** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
 const HOUSEKEEPING_MS = 5000
+/** How often token ends owed by payments are looked for (after a dead process or a store outage). */
+const OWED_ENDS_MS = 1000
+/** New work is refused (503 OVERLOADED) while the event loop lags more than this. */
+const MAX_EVENT_LOOP_DELAY_MS = 1000
+const OVERLOAD_RETRY_AFTER_S = 2
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -78,6 +86,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The app's parts, for tests that inspect state or drive the admission loop by hand. */
     components: Components
+    /** The first step of a shutdown: /ready answers 503 while requests are still served. */
+    drain(): void
   }
 }
 
@@ -95,14 +105,21 @@ export interface AppOptions {
  * The composition root: every component gets what it needs here, by construction. No component
  * imports this file.
  */
-function compose(config: Config, clock: Clock, database: DatabaseHandle, redis: RedisClient | undefined, redisPrefix?: string): Components {
+function compose(
+  config: Config,
+  clock: Clock,
+  database: DatabaseHandle,
+  redis: RedisClient | undefined,
+  metrics: Metrics,
+  redisPrefix?: string,
+): Components {
   const { db } = database
-  const metrics = new Metrics()
   const local = new LocalCache(clock, metrics)
   const cache: Cache = redis ? new RedisCache(redis, clock, metrics, redisPrefix) : local
   const signer = new TokenSigner(config.authSecret, clock)
   const accessTokens = new AccessTokens(signer)
-  const idempotency = new IdempotencyService(db, clock)
+  // A claim outlives any live request: its database and Redis waits are bounded.
+  const idempotency = new IdempotencyService(db, clock, 4 * config.dbTimeoutMs + 2 * config.redisTimeoutMs)
 
   // A new schedule's seats are made by the reservation component, which owns them.
   const reservationRepository = new ReservationRepository(db)
@@ -114,10 +131,12 @@ function compose(config: Config, clock: Clock, database: DatabaseHandle, redis: 
     new QueueSettingsService(db, config.queue, clock),
     { get: (id) => catalog.concert(id), list: () => catalog.concerts() },
     new QueueTokens(signer),
+    new OwedEnds(db),
     clock,
     local,
   )
-  const reservations = new ReservationService(reservationRepository, catalog, queue, clock, config, cache)
+  const reservations = new ReservationService(reservationRepository, catalog, queue, idempotency, clock, config, cache, metrics)
+  metrics.readQueueFiguresWith(() => queue.figuresOfOpenConcerts())
   return {
     config,
     clock,
@@ -134,20 +153,24 @@ function compose(config: Config, clock: Clock, database: DatabaseHandle, redis: 
     reservations,
     wallet: new WalletService(new WalletRepository(db), idempotency, clock),
     idempotency,
-    payments: new PaymentService(new PaymentRepository(db), queue, reservations, idempotency, clock),
+    payments: new PaymentService(new PaymentRepository(db), queue, reservations, idempotency, clock, metrics),
   }
 }
 
 /**
- * JSON bodies are strict: no type coercion ("100" is not a number) and unknown properties are
- * refused. Query strings and path parameters are text, so there numbers are parsed.
+ * Migrations and demo data may take longer than a request may wait: on PostgreSQL they get a
+ * connection of their own, without the requests' bounds.
  */
-function validatorCompilers() {
-  const body = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
-  const text = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
-  addFormats.default(body)
-  addFormats.default(text)
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema)
+const MIGRATION_TIMEOUT_MS = 120_000
+
+async function prepareDatabase(config: Config, database: DatabaseHandle, work: (db: Db) => Promise<void>) {
+  if (database.kind !== 'postgres') return work(database.db)
+  const own = openDatabase({ ...config, poolSize: 1, timeoutMs: MIGRATION_TIMEOUT_MS })
+  try {
+    await work(own.db)
+  } finally {
+    await own.close()
+  }
 }
 
 /** Builds the whole app: stores opened and migrated, components composed, routes registered. */
@@ -158,14 +181,27 @@ export async function buildApp({
   backgroundLoops = true,
   redisPrefix,
 }: AppOptions): Promise<App> {
-  const database = openDatabase(config)
+  const metrics = new Metrics()
+  const database = openDatabase({
+    ...config,
+    timeoutMs: config.dbTimeoutMs,
+    observe: (seconds, failed) => metrics.dependency('database', seconds, failed),
+  })
   let redis: RedisClient | undefined
   let components: Components
   try {
-    await migrateDatabase(database.db)
-    if (config.redisUrl) redis = await connectRedis(config.redisUrl)
-    components = compose(config, clock, database, redis, redisPrefix)
-    if (config.demoData) await seedDemoData(components.catalogRepository, components.catalog, clock)
+    await prepareDatabase(config, database, async (db) => {
+      await migrateDatabase(db)
+      if (config.demoData) {
+        const repository = new CatalogRepository(db)
+        const local = new LocalCache(clock, metrics)
+        await seedDemoData(repository, new CatalogService(repository, new ReservationRepository(db), clock, local, local), clock)
+      }
+    })
+    if (config.redisUrl) {
+      redis = await connectRedis(config.redisUrl, config.redisTimeoutMs, (seconds, failed) => metrics.dependency('redis', seconds, failed))
+    }
+    components = compose(config, clock, database, redis, metrics, redisPrefix)
   } catch (err) {
     redis?.disconnect()
     await database.close()
@@ -175,20 +211,62 @@ export async function buildApp({
 
   const app = Fastify({
     logger,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: 64 * 1024,
+    // A request's headers and body must arrive within REQUEST_TIMEOUT_MS; the server looks for
+    // late ones every second, so a trickling client is cut within a second of its deadline.
+    serverFactory: (handler) =>
+      createServer(
+        { requestTimeout: config.requestTimeoutMs, headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+        handler,
+      ),
+    clientErrorHandler,
+    frameworkErrors,
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
+  const lifecycle = { draining: false, closing: false }
+  app.decorate('drain', () => {
+    lifecycle.draining = true
+  })
   app.setValidatorCompiler(validatorCompilers())
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
+  app.addHook('preValidation', checkPathAndQuery)
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000)
+    done()
+  })
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    if (lifecycle.closing) {
+      reply.header('connection', 'close')
+      return done(new AppError('SHUTTING_DOWN', 'this process is shutting down; retry'))
+    }
     done()
+  })
+  await app.register(helmet, {
+    // No page of ours is ever framed; the API's own documents load nothing from elsewhere.
+    frameguard: { action: 'deny' },
+    contentSecurityPolicy: { directives: { frameAncestors: ["'none'"] } },
+  })
+  await app.register(underPressure, {
+    maxEventLoopDelay: MAX_EVENT_LOOP_DELAY_MS,
+    pressureHandler: async (_request, reply) => {
+      reply.header('retry-after', OVERLOAD_RETRY_AFTER_S)
+      throw new AppError('OVERLOADED', 'the service is overloaded; retry shortly')
+    },
   })
   const loops = [
     new Periodic(
       () => queue.tickPeriodMs(),
       () => queue.tick(),
       (err) => app.log.warn({ err }, 'admission tick failed'),
+    ),
+    new Periodic(
+      () => OWED_ENDS_MS,
+      () => queue.settleOwedEnds(),
+      (err) => app.log.warn({ err }, 'ending paid tokens failed'),
     ),
     new Periodic(
       () => HOUSEKEEPING_MS,
@@ -206,6 +284,8 @@ export async function buildApp({
   }
   // Stop the loops, then let requests in flight finish, then close the stores.
   app.addHook('preClose', async () => {
+    lifecycle.draining = true
+    lifecycle.closing = true
     await Promise.all(loops.map((l) => l.stop()))
   })
   app.addHook('onClose', async () => {
@@ -221,7 +301,12 @@ export async function buildApp({
   await registerOpenApi(app, version)
   const { adminKey, holdTtlS, holdMaxPerUser } = config
   const { accessTokens } = components
-  healthRoutes(app, { db: database.db, redis })
+  healthRoutes(app, {
+    db: database.db,
+    redis,
+    draining: () => lifecycle.draining,
+    timeoutMs: Math.max(config.dbTimeoutMs, config.redisTimeoutMs),
+  })
   metricsRoute(app, { metrics: components.metrics, adminKey })
   userRoutes(app, components)
   catalogRoutes(app, { catalog: components.catalog, adminKey })

@@ -6,7 +6,7 @@ import { Value } from 'typebox/value'
 import { isInMemory } from './platform/db/database.js'
 import type { QueueSettings } from './queue/settings.js'
 
-/** The environment variables stagedoor reads, with their defaults (SPEC section 2). */
+/** The environment variables stagedoor reads, with their defaults (the README lists them). */
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
@@ -28,6 +28,11 @@ const EnvSchema = Type.Object({
   QUEUE_WAITING_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   HOLD_TTL_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   HOLD_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+  DB_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 2000 }),
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  SHUTDOWN_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -52,6 +57,16 @@ export interface Config {
   queue: QueueSettings
   holdTtlS: number
   holdMaxPerUser: number
+  /** Longest wait for the database (connect, statement), then 503. */
+  dbTimeoutMs: number
+  /** Longest wait for one Redis command, then 503. */
+  redisTimeoutMs: number
+  /** A request's headers and body must arrive within this, else 408 and the connection closes. */
+  requestTimeoutMs: number
+  /** After SIGTERM, keep serving (with /ready 503) this long, so load balancers stop sending. */
+  shutdownDelayMs: number
+  /** Then finish requests in flight for at most this long. */
+  shutdownGraceMs: number
   logLevel: string
 }
 
@@ -113,6 +128,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     holdTtlS: e.HOLD_TTL_S,
     holdMaxPerUser: e.HOLD_MAX_PER_USER,
+    dbTimeoutMs: e.DB_TIMEOUT_MS,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
   }
 }
@@ -127,7 +147,7 @@ function embeddedSecret(dataDir: string, name: string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   try {
     writeFileSync(file, fresh + '\n', { mode: 0o600, flag: 'wx' })
     return fresh

@@ -2,8 +2,6 @@ import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { isInMemory } from './platform/db/database.js'
 
-const SHUTDOWN_GRACE_MS = 10_000
-
 async function main() {
   let config: Config
   try {
@@ -14,38 +12,41 @@ async function main() {
     process.exit(1)
   }
 
-  const app = await buildApp({
-    config,
-    logger: { level: config.logLevel },
-  })
+  // A person at a terminal reads lines; a log collector reads JSON.
+  const pretty = process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}
+  const app = await buildApp({ config, logger: { level: config.logLevel, ...pretty } })
   await app.listen({ port: config.port, host: config.host })
 
   const store = config.databaseUrl ? 'PostgreSQL' : `PGlite in ${isInMemory(config.dataDir) ? 'memory' : config.dataDir}`
-  app.log.info({ database: store, waitingRoom: config.redisUrl ? 'redis' : 'database' }, 'stagedoor ready')
+  app.log.info({ database: store, queue: config.redisUrl ? 'redis' : 'database' }, 'stagedoor ready')
   if (config.adminKeyGenerated) {
     app.log.info(`admin key (X-Admin-Key): ${config.adminKey}`)
   }
 
-  let closing = false
-  const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'shutting down: finishing requests in flight')
+  // Shutdown: /ready turns 503 at once while requests are still served, so load balancers stop
+  // sending; then no new requests, those in flight finish within the grace period, and exit 0.
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.drain()
+    app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: /ready answers 503')
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs))
     const force = setTimeout(() => {
-      app.log.error('shutdown took too long; exiting')
-      process.exit(1)
-    }, SHUTDOWN_GRACE_MS)
+      app.log.warn('requests still in flight at the end of the grace period; exiting')
+      process.exit(0)
+    }, config.shutdownGraceMs)
     force.unref()
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        app.log.error({ err }, 'error during shutdown')
-        process.exit(1)
-      },
-    )
+    try {
+      await app.close()
+      process.exit(0)
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown')
+      process.exit(1)
+    }
   }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
 }
 
 main().catch((err: unknown) => {

@@ -35,8 +35,6 @@ interface Claim {
   key: string
 }
 
-/** A key whose first request died before finishing may be taken over after this long. */
-const ABANDONED_AFTER_MS = 60_000
 /** Keys are kept at least this long (the sweep removes them after twice that). */
 const KEY_RETENTION_MS = 24 * 3600 * 1000
 
@@ -50,6 +48,12 @@ export class IdempotencyService {
   constructor(
     private readonly db: Kysely<IdempotencyTables>,
     private readonly clock: Clock,
+    /**
+     * How long a claim holds its key: a key whose first request died (with its process) is free
+     * for a retry after this. Longer than any live request can take, since every wait it makes
+     * is bounded.
+     */
+    private readonly leaseMs: number,
   ) {}
 
   /**
@@ -124,7 +128,7 @@ export class IdempotencyService {
     if (!row) return this.claim(claim, body)
     assertSameBody(row.request_body, body)
     if (row.answer !== null) return row.answer
-    if (row.created_at.getTime() < now.getTime() - ABANDONED_AFTER_MS) {
+    if (row.created_at.getTime() < now.getTime() - this.leaseMs) {
       const taken = await this.keyOf(claim)
         .set({ created_at: now })
         .where('answer', 'is', null)

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Tx } from '../platform/db/database.js'
+import type { QueueClaims } from '../queue/tokens.js'
 
 interface PaymentsTable {
   id: string
@@ -13,7 +14,15 @@ export interface PaymentTables {
   payments: PaymentsTable
 }
 
-export type PayOutcome = 'PAID' | 'NOT_FOUND' | 'WRONG_CONCERT' | 'ALREADY_PAID' | 'HOLD_RELEASED' | 'HOLD_EXPIRED' | 'INSUFFICIENT_BALANCE'
+export type PayOutcome =
+  | 'PAID'
+  | 'NOT_FOUND'
+  | 'WRONG_CONCERT'
+  | 'ALREADY_PAID'
+  | 'HOLD_RELEASED'
+  | 'HOLD_EXPIRED'
+  | 'SCHEDULE_CLOSED'
+  | 'INSUFFICIENT_BALANCE'
 
 export interface PayResult {
   outcome: PayOutcome
@@ -29,15 +38,12 @@ export class PaymentRepository {
 
   /** One round trip, all or nothing: see sql/pay_reservation.sql. */
   async pay(
-    paymentId: string,
-    userId: string,
-    reservationId: string,
-    now: Date,
-    concertId: string | null,
+    p: { paymentId: string; userId: string; reservationId: string; now: Date; concertId: string | null; queueToken: QueueClaims },
     db: Tx = this.db,
   ): Promise<PayResult> {
     const { rows } = await sql<PayResult>`
-      select * from pay_reservation(${paymentId}, ${userId}, ${reservationId}, ${now}, ${concertId})`.execute(db)
+      select * from pay_reservation(${p.paymentId}, ${p.userId}, ${p.reservationId}, ${p.now}, ${p.concertId},
+        ${p.queueToken.tokenId}, ${p.queueToken.concertId})`.execute(db)
     return rows[0]!
   }
 }

@@ -2,6 +2,7 @@ import type { IdempotencyService } from '../idempotency/service.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
+import type { Metrics } from '../platform/metrics.js'
 import type { QueueService } from '../queue/service.js'
 import type { QueueClaims } from '../queue/tokens.js'
 import type { ReservationService } from '../reservation/service.js'
@@ -31,6 +32,7 @@ const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> 
   ALREADY_PAID: () => new AppError('ALREADY_PAID', 'this reservation is already paid'),
   HOLD_RELEASED: () => new AppError('HOLD_RELEASED', 'this hold was released'),
   HOLD_EXPIRED: () => new AppError('HOLD_EXPIRED', 'the hold has expired; hold the seat again'),
+  SCHEDULE_CLOSED: () => new AppError('SCHEDULE_CLOSED', 'this date has already started'),
   INSUFFICIENT_BALANCE: (r) =>
     new AppError('INSUFFICIENT_BALANCE', `the balance ${r.balance} does not cover the price ${r.price}`, {
       balance: r.balance,
@@ -50,6 +52,7 @@ export class PaymentService {
     private readonly reservations: ReservationService,
     private readonly idempotency: IdempotencyService,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   async pay({ userId, reservationId, queueToken, idempotencyKey }: PayRequest): Promise<Payment> {
@@ -67,7 +70,8 @@ export class PaymentService {
     const paid = await this.idempotency.run(userId, ROUTE, idempotencyKey, body, async (trx) => {
       const now = this.clock.now()
       const paymentId = newId('pay', now)
-      const result = await this.repository.pay(paymentId, userId, reservationId, new Date(now), concertId, trx)
+      const result = await this.repository.pay({ paymentId, userId, reservationId, now: new Date(now), concertId, queueToken: claims }, trx)
+      this.metrics.payment(claims.concertId, result.outcome)
       if (result.outcome !== 'PAID') throw refusals[result.outcome](result)
       return {
         paymentId,
@@ -81,7 +85,8 @@ export class PaymentService {
     })
     await this.reservations.seatsChanged(paid.scheduleId, paid.concertId)
 
-    // 4. The token ends and its slot frees. Paid is paid: if this fails, the token still ends by its idle limit.
+    // 4. The token ends and its slot frees. The end was owed in the payment's transaction: if it
+    //    fails here (the queue store is down, or this process dies first), the queue's loop ends it.
     await this.queue.endAfterPayment(claims).catch(() => undefined)
     return { paymentId: paid.paymentId, reservationId, amount: paid.amount, balance: paid.balance, status: 'PAID' }
   }
@@ -92,7 +97,22 @@ export class PaymentService {
    * case costs one store read: an ACTIVE token of this user.
    */
   private async admit(userId: string, claims: QueueClaims, reservationId: string): Promise<string | null> {
-    if (await this.queue.isActive(claims, userId)) return claims.concertId
+    let active: boolean
+    try {
+      active = await this.queue.isActive(claims, userId)
+    } catch (err) {
+      // The queue store does not answer: a live hold this user took under this very token proves
+      // the admission, so money still moves with the database alone.
+      const reservation = await this.reservations.find(userId, reservationId)
+      const provesAdmission =
+        claims.userId === userId &&
+        reservation?.status === 'HELD' &&
+        reservation.queueTokenId === claims.tokenId &&
+        reservation.concertId === claims.concertId
+      if (provesAdmission) return claims.concertId
+      throw err
+    }
+    if (active) return claims.concertId
     const reservation = await this.reservations.find(userId, reservationId)
     const heldUnderThisToken = reservation?.status === 'HELD' && reservation.queueTokenId === claims.tokenId
     await this.queue.admit(claims, userId, reservation?.concertId, { mayPayHoldsOfEndedToken: heldUnderThisToken })

@@ -1,30 +1,159 @@
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-/** The app's Prometheus registry (one per app, so several apps can share a process in tests). */
+/** One concert's queue, as the operators' figures show it. */
+export interface QueueGaugeValues {
+  concertId: string
+  waiting: number
+  active: number
+  admittedLastMinute: number
+  p50WaitSeconds: number | null
+}
+
+type Child = { inc(): void }
+
+/**
+ * The app's Prometheus registry (one per app, so several apps can share a process in tests).
+ * Series are prefixed `stagedoor_`; the README lists them and ops/grafana draws them. Labelled
+ * children on hot paths are bound once, so a request does no label hashing.
+ */
 export class Metrics {
   readonly registry = new Registry()
+  readonly #children = new Map<string, Child>()
+  readonly #observers = new Map<string, { observe(v: number): void }>()
+
   readonly cacheRequests = new Counter({
     name: 'stagedoor_cache_requests_total',
-    help: 'Cache reads by cache name and outcome: local hit, Redis hit, or a load from the database',
+    help: 'Cache reads by cache name and outcome: local hit, Redis hit, or a load from the source',
     labelNames: ['cache', 'result'] as const,
     registers: [this.registry],
   })
 
-  readonly #cacheChildren = new Map<string, { inc(): void }>()
+  readonly httpRequests = new Counter({
+    name: 'stagedoor_http_requests_total',
+    help: 'Requests answered, by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  })
 
-  /** Counts one cache read; the labelled child is bound once, so hot paths skip label hashing. */
-  cacheRead(cache: string, result: 'local' | 'redis' | 'load') {
-    const key = `${cache}\u0000${result}`
-    let child = this.#cacheChildren.get(key)
-    if (!child) {
-      child = this.cacheRequests.labels({ cache, result })
-      this.#cacheChildren.set(key, child)
-    }
-    child.inc()
-  }
+  readonly httpDuration = new Histogram({
+    name: 'stagedoor_http_request_duration_seconds',
+    help: 'Time to answer a request, by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+
+  readonly dependencyDuration = new Histogram({
+    name: 'stagedoor_dependency_duration_seconds',
+    help: 'Time of one call to a dependency (database statement, Redis script), by dependency',
+    labelNames: ['dependency'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  })
+
+  readonly dependencyErrors = new Counter({
+    name: 'stagedoor_dependency_errors_total',
+    help: 'Failed calls to a dependency (refused, timed out, or an error it returned), by dependency',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  })
+
+  readonly holds = new Counter({
+    name: 'stagedoor_holds_total',
+    help: 'Seat hold attempts by concert and outcome (HELD or the refusal code)',
+    labelNames: ['concert', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly payments = new Counter({
+    name: 'stagedoor_payments_total',
+    help: 'Payment attempts by concert and outcome (PAID or the refusal code)',
+    labelNames: ['concert', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly queueWaiting = this.queueGauge('stagedoor_queue_waiting', 'Fans waiting in line, by concert')
+  readonly queueActive = this.queueGauge('stagedoor_queue_active', 'Fans admitted and active, by concert')
+  readonly queueAdmitted = this.queueGauge('stagedoor_queue_admitted_last_minute', 'Fans admitted in the last minute, by concert')
+  readonly queueP50Wait = this.queueGauge(
+    'stagedoor_queue_p50_wait_seconds',
+    'Median wait from joining to admission of those admitted in the last minute, by concert',
+  )
+
+  #queueFigures: (() => Promise<QueueGaugeValues[]>) | undefined
 
   constructor() {
     // Process memory, event-loop lag, GC: what an operator watches during a sale.
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' })
+  }
+
+  /** Where the queue gauges come from: read at each scrape. */
+  readQueueFiguresWith(figures: () => Promise<QueueGaugeValues[]>) {
+    this.#queueFigures = figures
+  }
+
+  cacheRead(cache: string, result: 'local' | 'redis' | 'load') {
+    this.#child(this.cacheRequests, `c\u0000${cache}\u0000${result}`, { cache, result }).inc()
+  }
+
+  request(route: string, method: string, status: number, seconds: number) {
+    this.#child(this.httpRequests, `r\u0000${route}\u0000${method}\u0000${status}`, { route, method, status: String(status) }).inc()
+    this.#observer(this.httpDuration, `d\u0000${route}\u0000${method}`, { route, method }).observe(seconds)
+  }
+
+  dependency(dependency: 'database' | 'redis', seconds: number, failed: boolean) {
+    this.#observer(this.dependencyDuration, `dep\u0000${dependency}`, { dependency }).observe(seconds)
+    if (failed) this.#child(this.dependencyErrors, `err\u0000${dependency}`, { dependency }).inc()
+  }
+
+  hold(concert: string, outcome: string) {
+    this.holds.labels({ concert, outcome }).inc()
+  }
+
+  payment(concert: string, outcome: string) {
+    this.payments.labels({ concert, outcome }).inc()
+  }
+
+  #child<L extends string>(counter: Counter<L>, key: string, labels: Record<L, string>): Child {
+    let child = this.#children.get(key)
+    if (!child) {
+      child = counter.labels(labels)
+      this.#children.set(key, child)
+    }
+    return child
+  }
+
+  #observer<L extends string>(histogram: Histogram<L>, key: string, labels: Record<L, string>) {
+    let observer = this.#observers.get(key)
+    if (!observer) {
+      observer = histogram.labels(labels)
+      this.#observers.set(key, observer)
+    }
+    return observer
+  }
+
+  private queueGauge(name: string, help: string): Gauge<'concert'> {
+    const isFirst = name === 'stagedoor_queue_waiting'
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['concert'] as const,
+      registers: [this.registry],
+      // The first queue gauge reads every concert's figures once per scrape and fills all four.
+      collect: isFirst ? () => this.collectQueueFigures() : undefined,
+    })
+  }
+
+  private async collectQueueFigures() {
+    if (!this.#queueFigures) return
+    const figures = await this.#queueFigures()
+    for (const gauge of [this.queueWaiting, this.queueActive, this.queueAdmitted, this.queueP50Wait]) gauge.reset()
+    for (const f of figures) {
+      const concert = f.concertId
+      this.queueWaiting.set({ concert }, f.waiting)
+      this.queueActive.set({ concert }, f.active)
+      this.queueAdmitted.set({ concert }, f.admittedLastMinute)
+      if (f.p50WaitSeconds !== null) this.queueP50Wait.set({ concert }, f.p50WaitSeconds)
+    }
   }
 }

@@ -78,10 +78,10 @@ const toState = (row: StateRow | undefined): EntryState => {
 }
 
 /**
- * The queue in the database (the week-4 design, made fast): positions are index range counts
- * (`queue_positions`, one pass for a whole batch), admission and expiry are set-based updates,
- * and a per-concert row in queue_ticks is the lock that makes counting and admitting one step
- * across processes. The functions it calls are in sql/.
+ * The queue in the database: positions are index range counts (`queue_positions`, one pass for
+ * a whole batch), admission and expiry are set-based updates, and a per-concert row in
+ * queue_ticks is the lock that makes counting and admitting one step across processes. The
+ * functions it calls are in sql/.
  */
 export class DbQueueStore implements QueueStore {
   readonly #joins: Coalescer<JoinCall, JoinRow>

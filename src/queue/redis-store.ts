@@ -42,9 +42,9 @@ const toState = (raw: RawState): EntryState => {
 }
 
 /**
- * The queue on Redis (the week-7 design, done right): waiting tokens in a sorted set by order,
- * active tokens in a sorted set scored by expiry, and every state change one Lua script. All keys
- * of a concert share the hash tag `{concertId}`, so a Redis Cluster keeps them in one slot.
+ * The queue on Redis: waiting tokens in a sorted set by order, active tokens in a sorted set
+ * scored by expiry, and every state change one Lua script (lua/). All keys of a concert share the
+ * hash tag `{concertId}`, so a Redis Cluster keeps them in one slot.
  */
 export class RedisQueueStore implements QueueStore {
   private readonly scripts: LuaScripts<ScriptName>

@@ -3,6 +3,7 @@ import type { Cache } from '../platform/cache/cache.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
+import type { OwedEnds } from './owed-ends.js'
 import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './settings.js'
 import type { EntryState, QueueFigures, QueueStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
@@ -34,6 +35,8 @@ export interface ConcertDirectory {
   list(): Promise<QueueConcert[]>
 }
 
+/** An end owed by a payment is left to the paying request this long before the loop takes it. */
+const OWED_END_GRACE_MS = 2000
 const RECENT_TTL_MS = 1000
 const recentKey = (concertId: string) => `recent:${concertId}`
 const MIN_POLL_MS = 1000
@@ -55,6 +58,7 @@ export class QueueService {
     private readonly settings: QueueSettingsService,
     private readonly concerts: ConcertDirectory,
     private readonly tokens: QueueTokens,
+    private readonly owed: OwedEnds,
     private readonly clock: Clock,
     /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
     private readonly local: Cache,
@@ -86,12 +90,27 @@ export class QueueService {
 
   /** Leaves the line or gives up the active slot. Leaving twice is not an error. */
   async leave(token: string | undefined): Promise<void> {
-    await this.end(this.tokens.verify(token), 'LEFT')
+    const { concertId, tokenId } = this.tokens.verify(token)
+    await this.end(concertId, tokenId, 'LEFT')
   }
 
-  /** Ends a token after its payment and frees its slot at once. */
-  async endAfterPayment(claims: QueueClaims): Promise<void> {
-    await this.end(claims, 'PAID')
+  /** Ends a token after its payment and frees its slot at once; the end owed by the payment is paid. */
+  async endAfterPayment({ concertId, tokenId }: QueueClaims): Promise<void> {
+    await this.end(concertId, tokenId, 'PAID')
+    await this.owed.paid(tokenId)
+  }
+
+  /**
+   * Ends the tokens whose payments committed but whose end did not follow (the paying process
+   * died, or the store did not answer). Every process runs it; ending twice changes nothing.
+   */
+  async settleOwedEnds(): Promise<number> {
+    const due = await this.owed.due(new Date(this.clock.now() - OWED_END_GRACE_MS), 500)
+    for (const { tokenId, concertId } of due) {
+      await this.end(concertId, tokenId, 'PAID')
+      await this.owed.paid(tokenId)
+    }
+    return due.length
   }
 
   /** The claims of a validly signed Queue-Token header; 401 otherwise. */
@@ -146,6 +165,18 @@ export class QueueService {
     return { ...(await this.store.figures(concertId, this.clock.now(), config)), config }
   }
 
+  /** The figures of every concert whose queue has opened, for the metrics. */
+  async figuresOfOpenConcerts(): Promise<(QueueFigures & { concertId: string })[]> {
+    const now = this.clock.now()
+    const open = (await this.concerts.list()).filter((c) => !c.queueOpensAt || c.queueOpensAt.getTime() <= now)
+    return Promise.all(
+      open.map(async (c) => ({
+        concertId: c.concertId,
+        ...(await this.store.figures(c.concertId, now, await this.settings.of(c.concertId))),
+      })),
+    )
+  }
+
   async configure(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     await this.concert(concertId)
     return this.settings.update(concertId, patch)
@@ -156,7 +187,8 @@ export class QueueService {
    * through, so admission keeps its rate however many processes run it.
    */
   async tick(): Promise<void> {
-    await this.settings.refresh()
+    // Fresh settings for the tick when the database answers; the last ones known when it does not.
+    await this.settings.refresh().catch(() => undefined)
     const now = this.clock.now()
     for (const concert of await this.concerts.list()) {
       if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
@@ -170,8 +202,8 @@ export class QueueService {
     return Math.max(10, Math.min(250, Math.floor(this.settings.refreshMs / 4)))
   }
 
-  private async end(claims: QueueClaims, reason: 'LEFT' | 'PAID') {
-    await this.store.end(claims.concertId, claims.tokenId, reason, this.clock.now(), await this.settings.of(claims.concertId))
+  private async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID') {
+    await this.store.end(concertId, tokenId, reason, this.clock.now(), await this.settings.of(concertId))
   }
 
   private async concert(concertId: string): Promise<QueueConcert> {

@@ -65,8 +65,14 @@ export class QueueSettingsService {
     return ms
   }
 
+  /**
+   * A concert's settings now. Only the first call waits for the database; later ones answer from
+   * what was last read and re-read it behind, so a database outage leaves the queue on the last
+   * settings it knew.
+   */
   async of(concertId: string): Promise<QueueSettings> {
-    if (this.clock.now() - this.#loadedAt >= this.refreshMs) await this.refresh()
+    if (this.#loadedAt === Number.NEGATIVE_INFINITY) await this.refresh()
+    else if (this.clock.now() - this.#loadedAt >= this.refreshMs) this.refresh().catch(() => undefined)
     let effective = this.#effective.get(concertId)
     if (!effective) {
       effective = { ...this.defaults, ...this.#patches.get(concertId) }
@@ -75,7 +81,7 @@ export class QueueSettingsService {
     return effective
   }
 
-  /** Re-reads every change (single flight). */
+  /** Re-reads every change (single flight); on failure the last settings read stay in force. */
   refresh(): Promise<void> {
     this.#loading ??= this.db
       .selectFrom('queue_settings')

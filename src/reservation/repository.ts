@@ -30,6 +30,8 @@ interface ReservationsTable {
   held_until: Date
   /** The queue token the hold was taken under. */
   queue_token_id: string | null
+  /** The date's start, copied from its schedule: no payment after it. */
+  schedule_starts_at: Date
   created_at: Date
   updated_at: Date
 }
@@ -65,6 +67,7 @@ export interface NewHold {
   heldUntil: Date
   queueTokenId: string
   maxHolds: number
+  scheduleStartsAt: Date
 }
 
 /** A HELD reservation past its deadline reads as EXPIRED, whether or not the sweep has run. */
@@ -94,10 +97,11 @@ export class ReservationRepository implements SeatInventory {
   }
 
   /** One round trip: see sql/hold_seat.sql. */
-  async hold(h: NewHold): Promise<HoldOutcome> {
+  async hold(h: NewHold, db: Tx = this.db): Promise<HoldOutcome> {
     const { rows } = await sql<{ outcome: HoldOutcome }>`
       select hold_seat(${h.reservationId}, ${h.userId}, ${h.concertId}, ${h.scheduleId}, ${h.seatNo}::int,
-                       ${h.price}::bigint, ${h.now}, ${h.heldUntil}, ${h.queueTokenId}, ${h.maxHolds}::int) as outcome`.execute(this.db)
+                       ${h.price}::bigint, ${h.now}, ${h.heldUntil}, ${h.queueTokenId}, ${h.maxHolds}::int,
+                       ${h.scheduleStartsAt}) as outcome`.execute(db)
     return rows[0]!.outcome
   }
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import type { ScheduleLayout } from '../catalog/repository.js'
-import { DateTime, Id, problems, security } from '../platform/http/schemas.js'
+import { DateTime, Id, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
 import type { App } from '../platform/http/types.js'
 import { admissionOf, gatedHook } from '../queue/gate.js'
 import type { QueueService } from '../queue/service.js'
@@ -187,8 +187,9 @@ export function reservationRoutes(
       schema: {
         tags: ['reservations'],
         summary: `Hold a seat for ${holdTtlS} s`,
-        description: `At most ${holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once.`,
+        description: `At most ${holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once. With an Idempotency-Key, a retry replays the first answer and takes no second seat.`,
         security: security.gated,
+        headers: IdempotencyHeaders,
         body: Type.Object({ scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
         response: {
           201: Type.Object({
@@ -205,7 +206,7 @@ export function reservationRoutes(
     },
     async (request, reply) => {
       const { scheduleId, seatNo } = request.body
-      const r = await reservations.hold(admissionOf(request), scheduleId, seatNo)
+      const r = await reservations.hold(admissionOf(request), scheduleId, seatNo, request.headers['idempotency-key'])
       return reply.status(201).send({
         reservationId: r.reservationId,
         scheduleId: r.scheduleId,

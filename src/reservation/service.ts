@@ -1,9 +1,11 @@
 import type { ScheduleLayout } from '../catalog/repository.js'
 import { type CatalogService, locateSeat } from '../catalog/service.js'
+import type { IdempotencyService } from '../idempotency/service.js'
 import type { Cache } from '../platform/cache/cache.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, badRequest, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
+import type { Metrics } from '../platform/metrics.js'
 import type { Admission } from '../queue/gate.js'
 import type { QueueService } from '../queue/service.js'
 import type { HoldOutcome, Reservation, ReservationRepository } from './repository.js'
@@ -61,9 +63,11 @@ export class ReservationService {
     private readonly repository: ReservationRepository,
     private readonly catalog: CatalogService,
     private readonly queue: QueueService,
+    private readonly idempotency: IdempotencyService,
     private readonly clock: Clock,
     private readonly settings: ReservationSettings,
     private readonly cache: Cache,
+    private readonly metrics: Metrics,
   ) {}
 
   /** The bookable dates of a concert with their free seats (gated). */
@@ -96,30 +100,54 @@ export class ReservationService {
     return { layout: layout!, ...taken }
   }
 
-  /** Holds a seat for HOLD_TTL_S (gated). */
-  async hold(admission: Admission, scheduleId: string, seatNo: number): Promise<Reservation> {
+  /**
+   * Holds a seat for HOLD_TTL_S (gated). With an Idempotency-Key, a retry replays the first
+   * answer (the hold, or its 409 refusal) and takes no second seat.
+   */
+  async hold(admission: Admission, scheduleId: string, seatNo: number, idempotencyKey?: string): Promise<Reservation> {
     const layout = await this.catalog.layout(scheduleId)
     await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
     const place = locateSeat(layout!, seatNo)
     if (!place) throw badRequest('seatNo', `must be a seat of this schedule, from 1 to ${layout!.totalSeats}`)
-    const now = this.clock.now()
-    if (layout!.startsAt.getTime() <= now) throw new AppError('SCHEDULE_CLOSED', 'this date has already started')
-    const hold = {
-      reservationId: newId('rsv', now),
-      userId: admission.userId,
-      concertId: layout!.concertId,
+    const held = await this.idempotency.run(admission.userId, 'reservations', idempotencyKey, { scheduleId, seatNo }, async (trx) => {
+      // Counted per attempt that reached the seat: HELD, or the refusal's code.
+      const now = this.clock.now()
+      if (layout!.startsAt.getTime() <= now) throw new AppError('SCHEDULE_CLOSED', 'this date has already started')
+      const hold = {
+        reservationId: newId('rsv', now),
+        userId: admission.userId,
+        concertId: layout!.concertId,
+        scheduleId,
+        seatNo,
+        price: place.section.price,
+        now: new Date(now),
+        heldUntil: new Date(now + this.settings.holdTtlS * 1000),
+        queueTokenId: admission.claims.tokenId,
+        maxHolds: this.settings.holdMaxPerUser,
+        scheduleStartsAt: layout!.startsAt,
+      }
+      const outcome = await this.repository.hold(hold, trx)
+      this.metrics.hold(hold.concertId, outcome)
+      if (outcome !== 'HELD') throw holdRefusals[outcome](this.settings, seatNo)
+      // Kept as the key's answer: JSON, so times as text.
+      return {
+        reservationId: hold.reservationId,
+        concertId: hold.concertId,
+        price: hold.price,
+        heldUntil: hold.heldUntil.toISOString(),
+        createdAt: hold.now.toISOString(),
+      }
+    })
+    await this.seatsChanged(scheduleId, held.concertId)
+    return {
+      ...held,
       scheduleId,
       seatNo,
-      price: place.section.price,
-      now: new Date(now),
-      heldUntil: new Date(now + this.settings.holdTtlS * 1000),
+      status: 'HELD',
+      heldUntil: new Date(held.heldUntil),
+      createdAt: new Date(held.createdAt),
       queueTokenId: admission.claims.tokenId,
-      maxHolds: this.settings.holdMaxPerUser,
     }
-    const outcome = await this.repository.hold(hold)
-    if (outcome !== 'HELD') throw holdRefusals[outcome](this.settings, seatNo)
-    await this.seatsChanged(scheduleId, hold.concertId)
-    return { ...hold, status: 'HELD', createdAt: hold.now }
   }
 
   /** Releases the user's own live hold. Releasing a released hold again is not an error. */

@@ -2,9 +2,11 @@
 -- user's, live, of p_concert_id (when given) and within the balance, then the balance goes down
 -- by its price (with its ledger entry) and the payment is written. Returns the outcome (PAID, or
 -- the refusal of reservation_confirm) with the price, the balance, and the reservation's
--- schedule and concert; nothing changes unless PAID.
+-- schedule and concert; nothing changes unless PAID. The queue token p_queue_token_id of
+-- p_queue_concert_id is owed its end in the same transaction (queue_owe_end).
 create or replace function pay_reservation(
-  p_payment_id text, p_user_id text, p_reservation_id text, p_now timestamptz, p_concert_id text
+  p_payment_id text, p_user_id text, p_reservation_id text, p_now timestamptz, p_concert_id text,
+  p_queue_token_id text, p_queue_concert_id text
 ) returns table (outcome text, price bigint, balance bigint, schedule_id text, concert_id text)
 language plpgsql as $$
 #variable_conflict use_column
@@ -20,5 +22,6 @@ begin
   bal := wallet_move(p_user_id, 'PAYMENT', -c.price, p_payment_id, p_now);
   insert into payments (id, user_id, reservation_id, amount, created_at)
     values (p_payment_id, p_user_id, p_reservation_id, c.price, p_now);
+  perform queue_owe_end(p_queue_token_id, p_queue_concert_id, p_now);
   return query select 'PAID', c.price, bal, c.schedule_id, c.concert_id;
 end $$

@@ -26,6 +26,8 @@ interface Entry {
 /**
  * In-process cache with single flight. Each key has a version that `invalidate` bumps: a load
  * that started before an invalidation is neither stored nor shared with readers after it.
+ * When a load fails, the last value of the key is served past its TTL unless a write invalidated
+ * it, so reads survive an outage of their source.
  */
 export class LocalCache implements Cache {
   readonly #entries = new Map<string, Entry>()
@@ -61,6 +63,8 @@ export class LocalCache implements Cache {
       },
       (err: unknown) => {
         if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key)
+        // The source is down: an expired value that no write has invalidated is better than none.
+        if (hit && hit.version === (this.#versions.get(key) ?? 0)) return hit.value as T
         throw err
       },
     )

@@ -49,11 +49,15 @@ export class RedisCache implements Cache {
   private async shared<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
     const keys = this.keys(key)
     for (let wait = 0; ; wait++) {
-      const [hit, valueOrGeneration, locked] = (await this.scripts.run('cache-get', keys, [LOCK_MS, wait < MAX_WAITS ? 1 : 0])) as [
-        number,
-        string,
-        number?,
-      ]
+      let answer: [number, string, number?]
+      try {
+        answer = (await this.scripts.run('cache-get', keys, [LOCK_MS, wait < MAX_WAITS ? 1 : 0])) as [number, string, number?]
+      } catch {
+        // Redis does not answer: read through to the source, so the cache fails apart from it.
+        this.metrics.cacheRead(cacheName(key), 'load')
+        return load()
+      }
+      const [hit, valueOrGeneration, locked] = answer
       if (hit === 1) {
         this.metrics.cacheRead(cacheName(key), 'redis')
         return JSON.parse(valueOrGeneration) as T
@@ -61,7 +65,7 @@ export class RedisCache implements Cache {
       if (locked === 1 || wait >= MAX_WAITS) {
         this.metrics.cacheRead(cacheName(key), 'load')
         const value = await load()
-        await this.scripts.run('cache-put', keys, [JSON.stringify(value), valueOrGeneration, ttlMs])
+        await this.scripts.run('cache-put', keys, [JSON.stringify(value), valueOrGeneration, ttlMs]).catch(() => undefined)
         return value
       }
       await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS))

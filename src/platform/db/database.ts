@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, type LogEvent, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { PGliteDialect } from './pglite-dialect.js'
 
@@ -52,13 +52,28 @@ export interface DatabaseOptions {
   dataDir: string
   /** Size of the PostgreSQL pool. */
   poolSize?: number
+  /** Longest wait for a connection or a statement of PostgreSQL; then the call fails (503). */
+  timeoutMs?: number
+  /** Told of every statement: how long it took and whether it failed. */
+  observe?: (seconds: number, failed: boolean) => void
 }
+
+/** Kysely's log hook, as a timing observer. */
+const logTo = (observe: DatabaseOptions['observe']) =>
+  observe && ((event: LogEvent) => observe(event.queryDurationMillis / 1000, event.level === 'error'))
 
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   if (options.databaseUrl) {
+    const timeoutMs = options.timeoutMs ?? 2000
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 20,
+      // Bounded waits: for a connection, for the server to run a statement, and for its answer
+      // to arrive at all (a stalled network is caught only on this side).
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: timeoutMs,
+      query_timeout: timeoutMs + 500,
+      idle_in_transaction_session_timeout: 4 * timeoutMs,
       Client: PreparingClient,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -69,16 +84,16 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     // flight is rejected anyway, so the event itself must not crash the process.
     pool.on('error', () => {})
     pool.on('connect', (client) => client.on('error', () => {}))
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }), log: logTo(options.observe) })
     return { db, kind: 'postgres', close: () => db.destroy() }
   }
   let dataDir: string | undefined
   if (!isInMemory(options.dataDir)) {
     dataDir = join(options.dataDir, 'pgdata')
-    mkdirSync(dataDir, { recursive: true })
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   }
   const pglite = new PGlite(dataDir, { parsers: { [INT8_OID]: parseInt8 } })
-  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) })
+  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite), log: logTo(options.observe) })
   return { db, kind: 'pglite', close: () => db.destroy() }
 }
 

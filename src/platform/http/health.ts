@@ -1,17 +1,41 @@
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { Db } from '../db/database.js'
+import { AppError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { RedisClient } from '../redis/client.js'
 import { adminHook } from './admin.js'
 import { problems, security } from './schemas.js'
 import type { App } from './types.js'
 
-export function healthRoutes(app: App, { db, redis }: { db: Db; redis: RedisClient | undefined }) {
+/** Fails with `what` after `ms`, so a dependency that does not answer cannot hold a check. */
+function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError('DEPENDENCY_UNAVAILABLE', `${what} did not answer in time`)), ms)
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
+
+async function check(ms: number, what: string, work: () => Promise<unknown>) {
+  try {
+    await within(ms, what, work())
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `${what} is unavailable`)
+  }
+}
+
+export function healthRoutes(
+  app: App,
+  { db, redis, draining, timeoutMs }: { db: Db; redis: RedisClient | undefined; draining: () => boolean; timeoutMs: number },
+) {
   app.get(
     '/health',
     {
       logLevel: 'warn',
+      // Liveness answers even when the event loop lags: overload is not death.
+      config: { pressureHandler: () => undefined },
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process is up',
@@ -27,13 +51,20 @@ export function healthRoutes(app: App, { db, redis }: { db: Db; redis: RedisClie
       logLevel: 'warn',
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database (and Redis, when configured) answer',
+        summary: 'Readiness: the database (and Redis, when configured) answer, and the process is not shutting down',
         response: { 200: Type.Object({ status: Type.Literal('ready') }), ...problems(503) },
       },
     },
     async () => {
-      await sql`select 1`.execute(db)
-      if (redis) await redis.ping()
+      if (draining()) throw new AppError('SHUTTING_DOWN', 'this process is shutting down')
+      await Promise.all([
+        check(timeoutMs, 'the database', () => sql`select 1`.execute(db)),
+        redis &&
+          check(timeoutMs, 'Redis', async () => {
+            if (redis.status !== 'ready') throw new Error('Redis is not connected')
+            await redis.ping()
+          }),
+      ])
       return { status: 'ready' as const }
     },
   )

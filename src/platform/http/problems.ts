@@ -1,18 +1,51 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type ErrorCode, errorCodes } from '../errors.js'
+import { RedisUnavailable } from '../redis/scripts.js'
+
+/** A 503 tells the client when to try again. */
+const RETRY_AFTER_S = 5
+
+const problemOf = (error: AppError) => ({
+  type: `urn:stagedoor:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
+  title: errorCodes[error.code].title,
+  status: error.status,
+  code: error.code,
+  detail: error.detail,
+  ...error.extra,
+})
 
 function sendProblem(reply: FastifyReply, error: AppError) {
-  return reply
-    .status(error.status)
-    .type('application/problem+json')
-    .send({
-      type: `urn:stagedoor:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
-      title: errorCodes[error.code].title,
-      status: error.status,
-      code: error.code,
-      detail: error.detail,
-      ...error.extra,
-    })
+  if (error.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', RETRY_AFTER_S)
+  return reply.status(error.status).type('application/problem+json').send(problemOf(error))
+}
+
+/** Refusals the router makes before a route runs (a URL that does not decode). */
+export function frameworkErrors(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(reply, new AppError('MALFORMED_REQUEST', 'the URL is not valid: it does not decode as UTF-8'))
+}
+
+/**
+ * Refusals the HTTP parser makes before a request exists (headers too large, a request that took
+ * too long to arrive, bytes that are not HTTP): a problem document, and the connection closes.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('HEADERS_TOO_LARGE', 'the request line or headers are too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new AppError('MALFORMED_REQUEST', 'the request is not valid HTTP')
+  const body = JSON.stringify(problemOf(error))
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  )
 }
 
 /** Fastify's validation output as one problem that names the field. */
@@ -52,7 +85,8 @@ function isDependencyDown(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
     e.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(
+    error instanceof RedisUnavailable ||
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Command timed out|Query read timeout|canceling statement due to statement timeout|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/i.test(
       e.message ?? '',
     )
   )

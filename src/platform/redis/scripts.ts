@@ -1,8 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import type { RedisClient } from './client.js'
+import { type RedisClient, redisObservers } from './client.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string
+}
+
+/** Redis is not connected (refused, restarting, or gone). */
+export class RedisUnavailable extends Error {
+  override readonly name = 'RedisUnavailable'
+  constructor() {
+    super('Redis is not connected')
+  }
 }
 
 /**
@@ -25,8 +33,23 @@ export class LuaScripts<Name extends string> {
   }
 
   run(name: Name, keys: string[], args: (string | number)[]): Promise<unknown> {
+    // A client that has lost its connection fails the call at once (503); sending on a dead
+    // stream through the auto-pipeline would leave a rejection nobody handles.
+    if (this.redis.status !== 'ready') return Promise.reject(new RedisUnavailable())
     const command = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[this.commandName(name)]!
-    return command.call(this.redis, ...keys, ...args)
+    const observe = redisObservers.get(this.redis)
+    if (!observe) return command.call(this.redis, ...keys, ...args)
+    const started = performance.now()
+    return command.call(this.redis, ...keys, ...args).then(
+      (result) => {
+        observe((performance.now() - started) / 1000, false)
+        return result
+      },
+      (err: unknown) => {
+        observe((performance.now() - started) / 1000, true)
+        throw err
+      },
+    )
   }
 
   private load(file: string): string {

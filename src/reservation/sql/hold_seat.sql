@@ -3,7 +3,8 @@
 -- HELD, HOLD_LIMIT_REACHED or SEAT_UNAVAILABLE; nothing changes unless HELD.
 create or replace function hold_seat(
   p_reservation_id text, p_user_id text, p_concert_id text, p_schedule_id text, p_seat_no integer,
-  p_price bigint, p_now timestamptz, p_held_until timestamptz, p_queue_token_id text, p_max_holds integer
+  p_price bigint, p_now timestamptz, p_held_until timestamptz, p_queue_token_id text, p_max_holds integer,
+  p_schedule_starts_at timestamptz
 ) returns text language plpgsql as $$
 declare
   live integer;
@@ -17,8 +18,8 @@ begin
       and (status = 'AVAILABLE' or (status = 'HELD' and held_until <= p_now));
   if not found then return 'SEAT_UNAVAILABLE'; end if;
   insert into reservations (id, user_id, concert_id, schedule_id, seat_no, price, status, held_until,
-                            queue_token_id, created_at, updated_at)
+                            queue_token_id, schedule_starts_at, created_at, updated_at)
     values (p_reservation_id, p_user_id, p_concert_id, p_schedule_id, p_seat_no, p_price, 'HELD', p_held_until,
-            p_queue_token_id, p_now, p_now);
+            p_queue_token_id, p_schedule_starts_at, p_now, p_now);
   return 'HELD';
 end $$

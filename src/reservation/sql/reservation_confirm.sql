@@ -1,7 +1,7 @@
--- Confirms a paid hold: the reservation is the user's and live, of p_concert_id when given, and
--- its price is within p_budget; then its seat is sold and it is CONFIRMED. Returns the outcome
--- (CONFIRMED, NOT_FOUND, WRONG_CONCERT, ALREADY_PAID, HOLD_RELEASED, HOLD_EXPIRED, or
--- INSUFFICIENT_BALANCE when the price is over the budget) with the price, schedule and concert;
+-- Confirms a paid hold: the reservation is the user's and live, of p_concert_id when given, its
+-- date has not started, and its price is within p_budget; then its seat is sold and it is
+-- CONFIRMED. Returns the outcome (CONFIRMED, NOT_FOUND, WRONG_CONCERT, ALREADY_PAID,
+-- HOLD_RELEASED, HOLD_EXPIRED, SCHEDULE_CLOSED, or INSUFFICIENT_BALANCE when the price is over the budget) with the price, schedule and concert;
 -- nothing changes unless CONFIRMED. The caller holds the user's wallet lock, so locks are always
 -- taken wallet, then seat, then reservation.
 create or replace function reservation_confirm(
@@ -21,6 +21,9 @@ begin
   if r.status = 'RELEASED' then return query select 'HOLD_RELEASED', r.price, r.schedule_id, r.concert_id; return; end if;
   if r.status <> 'HELD' or r.held_until <= p_now then
     return query select 'HOLD_EXPIRED', r.price, r.schedule_id, r.concert_id; return;
+  end if;
+  if r.schedule_starts_at <= p_now then
+    return query select 'SCHEDULE_CLOSED', r.price, r.schedule_id, r.concert_id; return;
   end if;
   if r.price > p_budget then return query select 'INSUFFICIENT_BALANCE', r.price, r.schedule_id, r.concert_id; return; end if;
   update seats set status = 'SOLD', held_until = null

@@ -97,6 +97,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('HELD', 'CONFIRMED', 'RELEASED', 'EXPIRED')`))
     .addColumn('held_until', 'timestamptz', (c) => c.notNull())
     .addColumn('queue_token_id', 'text')
+    // The date's start, copied from the schedule (it never changes): no payment after it.
+    .addColumn('schedule_starts_at', 'timestamptz', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .execute()
@@ -184,6 +186,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('queue_ticks')
     .addColumn('concert_id', 'text', (c) => c.primaryKey())
     .addColumn('last_tick_at', 'bigint', (c) => c.notNull().defaultTo(0))
+    .execute()
+  // Token ends owed after payments: written in the payment's transaction, done once the queue
+  // store has ended the token, so a paid token ends even if its process dies or Redis is down.
+  await db.schema
+    .createTable('queue_owed_ends')
+    .addColumn('token_id', 'text', (c) => c.primaryKey())
+    .addColumn('concert_id', 'text', (c) => c.notNull())
+    .addColumn('owed_since', 'timestamptz', (c) => c.notNull())
     .execute()
   // Operators' live changes of the queue settings, over the deployment's defaults.
   await db.schema
