@@ -31,7 +31,7 @@ async function race(sut: StoreUnderTest, admitOnce: Admitter): Promise<number> {
   let now = Date.parse('2030-01-01T00:00:00Z')
   const tokens: string[] = []
   for (let i = 0; i < 80; i++)
-    tokens.push((await store.join(concertId, `usr_${i}`, `qt_${randomInt(1e12)}_${i}`, null, now, limits)).tokenId)
+    tokens.push((await store.join(concertId, `usr_${i}`, `qt_${randomInt(1e12)}_${i}`, i + 1, now, limits)).tokenId)
   let maxActive = 0
   for (let round = 0; round < 12; round++) {
     // Each connection in its own tick window, so every one of them really admits, all at once.

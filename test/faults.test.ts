@@ -160,3 +160,35 @@ describe('when PostgreSQL stalls behind a proxy', () => {
     expect(json(await t.app.inject({ url: '/v1/concerts' })).items.map((c: { concertId: string }) => c.concertId)).toContain(concertId)
   })
 })
+
+describe('when Redis restarts without persistence', () => {
+  let redis: PrivateRedis
+  let t: TestApp
+  beforeAll(async () => {
+    redis = await startRedisServer({ aof: false })
+    const target: StoreTarget = {
+      name: 'postgres+volatile-redis',
+      fresh: async () => ({ databaseUrl: await freshPostgresSchema(), redisUrl: redis.url, dataDir: 'memory://' }),
+    }
+    t = await startTestApp(target, { REDIS_TIMEOUT_MS: '300' })
+  })
+  afterAll(async () => {
+    await t.app.close()
+    await redis.stop()
+  })
+
+  it('when the line is lost, then fans who poll again get their places back in their old order', async () => {
+    const { concertId } = await createConcert(t)
+    const fans = await queuedFans(t, concertId, 4)
+    await redis.kill()
+    await redis.restart()
+    const recoveredMs = await until(async () => (await t.app.inject({ url: '/ready' })).statusCode === 200)
+    // They come back in reverse order; each is put back by its token, before those who come later.
+    expect(json(await queueStatus(t, fans[3]!.queueToken))).toMatchObject({ status: 'WAITING', position: 1 })
+    expect(json(await queueStatus(t, fans[1]!.queueToken))).toMatchObject({ status: 'WAITING', position: 1 })
+    expect(json(await queueStatus(t, fans[2]!.queueToken))).toMatchObject({ status: 'WAITING', position: 2 })
+    expect(json(await queueStatus(t, fans[0]!.queueToken))).toMatchObject({ status: 'WAITING', position: 1 })
+    expect(json(await queueStatus(t, fans[3]!.queueToken))).toMatchObject({ status: 'WAITING', position: 4 })
+    expect(recoveredMs).toBeLessThan(10_000)
+  })
+})

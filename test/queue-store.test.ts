@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { QueueSettings } from '../src/queue/settings.js'
-import type { EntryState, QueueStore } from '../src/queue/store.js'
+import type { EntryState, JoinResult, QueueStore } from '../src/queue/store.js'
 import { queueStoreTargets, type StoreUnderTest } from './support/queue-store-targets.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00Z')
@@ -23,6 +23,9 @@ let userSeq = 0
 const user = () => `usr_${++userSeq}_${randomInt(1e9)}`
 let tokenSeq = 0
 const token = () => `qt_${++tokenSeq}_${randomInt(1e9)}`
+let arrivals = 0
+/** Order keys by arrival, as the queue service gives them. */
+const nextKey = () => ++arrivals
 
 describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
   let sut: StoreUnderTest
@@ -33,8 +36,16 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
   })
   afterAll(() => sut.close())
 
-  const join = async (concertId: string, now = T0, l = limits(), userId = user(), prequeueKey: number | null = null) =>
-    store.join(concertId, userId, token(), prequeueKey, now, l)
+  const join = async (concertId: string, now = T0, l = limits(), userId = user(), orderKey = nextKey()) =>
+    store.join(concertId, userId, token(), orderKey, now, l)
+  /** What a joined fan's token says of its entry. */
+  const entryOf = (userId: string, joined: { joinedAt: number; orderKey: number }) => ({
+    userId,
+    joinedAt: joined.joinedAt,
+    orderKey: joined.orderKey,
+  })
+  /** For polls where the entry is live, so its token's data is never used. */
+  const live = { userId: 'usr_live', joinedAt: T0, orderKey: 0 }
 
   const positionOf = (s: EntryState) => (s.state === 'WAITING' ? s.position : s.state)
 
@@ -52,7 +63,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     await join(c)
     const u = user()
     const first = await join(c, T0, limits(), u)
-    const again = await store.join(c, u, token(), null, T0 + SECOND, limits())
+    const again = await store.join(c, u, token(), nextKey(), T0 + SECOND, limits())
     expect(again).toMatchObject({ tokenId: first.tokenId, joinedAt: first.joinedAt, created: false })
     expect(positionOf(again.state)).toBe(2)
     expect((await store.figures(c, T0 + SECOND, limits())).waiting).toBe(2)
@@ -62,7 +73,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const c = await sut.newConcert()
     const u = user()
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, u, token(), null, T0, limits())),
+      Array.from({ length: 20 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, u, token(), nextKey(), T0, limits())),
     )
     expect(new Set(results.map((r) => r.tokenId)).size).toBe(1)
     expect(results.filter((r) => r.created)).toHaveLength(1)
@@ -72,7 +83,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
   it('when 200 users join in parallel, then their places are exactly 1 to 200', async () => {
     const c = await sut.newConcert()
     const joined = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, user(), token(), null, T0, limits())),
+      Array.from({ length: 200 }, (_, i) => sut.stores[i % sut.stores.length]!.join(c, user(), token(), nextKey(), T0, limits())),
     )
     const positions = await Promise.all(joined.map(async (j) => positionOf(await store.peek(c, j.tokenId, T0))))
     expect([...positions].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
@@ -81,12 +92,16 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
   it('when many polls of one concert arrive at once, then each gets its own answer, whatever the others are', async () => {
     const c = await sut.newConcert()
     const other = await sut.newConcert()
-    const joined = []
-    for (let i = 0; i < 30; i++) joined.push(await join(c))
+    const first = user()
+    const joined = [await join(c, T0, limits(), first)]
+    for (let i = 1; i < 30; i++) joined.push(await join(c))
     const elsewhere = await join(other)
     await store.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 10 }))
     const tokens = [...joined.map((j) => j.tokenId), token(), elsewhere.tokenId, joined[15]!.tokenId]
-    const states = await Promise.all(tokens.map((t) => store.status(c, t, T0 + SECOND, limits())))
+    // The two tokens this concert has no trace of name a user who is in its line: they are not put back.
+    const states = await Promise.all(
+      tokens.map((t) => store.status(c, t, T0 + SECOND, limits(), { userId: first, joinedAt: T0, orderKey: 10 ** 12 })),
+    )
     expect(states.slice(0, 10).map((s) => s.state)).toEqual(Array(10).fill('ACTIVE'))
     expect(states.slice(10, 30).map(positionOf)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
     expect(states.slice(30)).toEqual([
@@ -186,9 +201,9 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const b = await join(c)
     const l = limits({ strategy: 'cap', maxActive: 1, activeIdleS: 60 })
     await store.tick(c, T0 + 1000, l)
-    expect((await store.status(c, a.tokenId, T0 + 60 * SECOND, l)).state).toBe('ACTIVE')
+    expect((await store.status(c, a.tokenId, T0 + 60 * SECOND, l, live)).state).toBe('ACTIVE')
     expect(await store.touch(c, a.tokenId, T0 + 61 * SECOND, l)).toEqual({ state: 'EXPIRED', reason: 'ACTIVE_IDLE' })
-    expect(await store.status(c, a.tokenId, T0 + 61 * SECOND, l)).toEqual({ state: 'EXPIRED', reason: 'ACTIVE_IDLE' })
+    expect(await store.status(c, a.tokenId, T0 + 61 * SECOND, l, live)).toEqual({ state: 'EXPIRED', reason: 'ACTIVE_IDLE' })
     expect((await store.figures(c, T0 + 61 * SECOND, l)).active).toBe(0)
     expect((await store.tick(c, T0 + 62 * SECOND, l)).admitted).toBe(1)
     expect((await store.peek(c, b.tokenId, T0 + 62 * SECOND)).state).toBe('ACTIVE')
@@ -199,15 +214,34 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const l = limits({ waitingIdleS: 60, strategy: 'rate', admitPerTick: 1 })
     const quiet = await join(c, T0, l)
     const polling = await join(c, T0, l)
-    expect((await store.status(c, polling.tokenId, T0 + 50 * SECOND, l)).state).toBe('WAITING')
+    expect((await store.status(c, polling.tokenId, T0 + 50 * SECOND, l, live)).state).toBe('WAITING')
     const later = T0 + 61 * SECOND
-    expect(await store.status(c, quiet.tokenId, later, l)).toEqual({ state: 'EXPIRED', reason: 'WAITING_IDLE' })
+    expect(await store.status(c, quiet.tokenId, later, l, live)).toEqual({ state: 'EXPIRED', reason: 'WAITING_IDLE' })
     expect((await store.figures(c, later, l)).waiting).toBe(1)
     await store.tick(c, later, l)
     expect((await store.peek(c, polling.tokenId, later)).state).toBe('ACTIVE')
     // Rejoining after losing the place goes to the back with a new token.
-    const back = await store.join(c, 'someone', token(), null, later, l)
+    const back = await store.join(c, 'someone', token(), nextKey(), later, l)
     expect(back.created).toBe(true)
+  })
+
+  it('when the line loses its data, then fans who poll again are put back in their order, unless they joined again since', async () => {
+    const c = await sut.newConcert()
+    const users = Array.from({ length: 5 }, () => user())
+    const joined: JoinResult[] = []
+    for (const u of users) joined.push(await join(c, T0, limits(), u))
+    await sut.loseData(c)
+    const poll = (i: number) => store.status(c, joined[i]!.tokenId, T0 + SECOND, limits(), entryOf(users[i]!, joined[i]!))
+    // They come back in another order; each takes the place its token's order key gives it.
+    expect(await poll(4)).toEqual({ state: 'WAITING', position: 1 })
+    expect(await poll(1)).toEqual({ state: 'WAITING', position: 1 })
+    expect(await poll(3)).toEqual({ state: 'WAITING', position: 2 })
+    expect(positionOf(await store.peek(c, joined[4]!.tokenId, T0 + SECOND))).toBe(3)
+    // A fan who joined again after the loss keeps the new entry; the old token is not put back.
+    const rejoined = await store.join(c, users[0]!, token(), nextKey(), T0 + SECOND, limits())
+    expect(rejoined.created).toBe(true)
+    expect(await poll(0)).toEqual({ state: 'EXPIRED', reason: null })
+    expect((await store.figures(c, T0 + SECOND, limits())).waiting).toBe(4)
   })
 
   it('when a waiting user leaves, then everyone behind moves up at once and leaving again changes nothing', async () => {
@@ -228,7 +262,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const first = await join(c, T0, limits(), u)
     await join(c)
     await store.end(c, first.tokenId, 'LEFT', T0, limits())
-    const again = await store.join(c, u, token(), null, T0 + SECOND, limits())
+    const again = await store.join(c, u, token(), nextKey(), T0 + SECOND, limits())
     expect(again.created).toBe(true)
     expect(again.tokenId).not.toBe(first.tokenId)
     expect(positionOf(again.state)).toBe(2)

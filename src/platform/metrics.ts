@@ -20,6 +20,8 @@ export class Metrics {
   readonly registry = new Registry()
   readonly #children = new Map<string, Child>()
   readonly #observers = new Map<string, { observe(v: number): void }>()
+  #queueFigures: (() => Promise<QueueGaugeValues[]>) | undefined
+  #queueScrape: Promise<void> | undefined
 
   readonly cacheRequests = new Counter({
     name: 'stagedoor_cache_requests_total',
@@ -80,8 +82,6 @@ export class Metrics {
     'Median wait from joining to admission of those admitted in the last minute, by concert',
   )
 
-  #queueFigures: (() => Promise<QueueGaugeValues[]>) | undefined
-
   constructor() {
     // Process memory, event-loop lag, GC: what an operator watches during a sale.
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' })
@@ -133,14 +133,18 @@ export class Metrics {
   }
 
   private queueGauge(name: string, help: string): Gauge<'concert'> {
-    const isFirst = name === 'stagedoor_queue_waiting'
     return new Gauge({
       name,
       help,
       labelNames: ['concert'] as const,
       registers: [this.registry],
-      // The first queue gauge reads every concert's figures once per scrape and fills all four.
-      collect: isFirst ? () => this.collectQueueFigures() : undefined,
+      // A scrape reads the four queue gauges at once: they share one read of every concert's figures.
+      collect: async () => {
+        this.#queueScrape ??= this.collectQueueFigures().finally(() => {
+          this.#queueScrape = undefined
+        })
+        await this.#queueScrape
+      },
     })
   }
 

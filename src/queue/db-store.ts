@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { Coalescer } from '../platform/coalescer.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
-import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult } from './store.js'
+import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult, TokenEntry } from './store.js'
 
 /** A status poll refreshes last_seen_at at most this often: fewer writes, same outcome. */
 const SEEN_GRANULARITY = '1000 milliseconds'
@@ -50,12 +50,12 @@ interface StateRow {
   ahead: number | null
 }
 
-type JoinRow = StateRow & { token_id: string; joined_at: Date; created: boolean }
+type JoinRow = StateRow & { token_id: string; joined_at: Date; order_key: number; created: boolean }
 
 interface JoinCall {
   tokenId: string
   userId: string
-  prequeueKey: number | null
+  orderKey: number
   now: number
   staleBefore: number
 }
@@ -64,6 +64,7 @@ interface StatusCall {
   tokenId: string
   now: number
   staleBefore: number
+  entry: TokenEntry
 }
 
 const toState = (row: StateRow | undefined): EntryState => {
@@ -93,26 +94,25 @@ export class DbQueueStore implements QueueStore {
     this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
   }
 
-  async join(
-    concertId: string,
-    userId: string,
-    tokenId: string,
-    prequeueKey: number | null,
-    now: number,
-    s: QueueSettings,
-  ): Promise<JoinResult> {
-    const row = await this.#joins.run(concertId, { tokenId, userId, prequeueKey, now, staleBefore: now - s.waitingIdleS * 1000 })
-    return { tokenId: row.token_id, joinedAt: row.joined_at.getTime(), created: row.created, state: toState(row) }
+  async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
+    const row = await this.#joins.run(concertId, { tokenId, userId, orderKey, now, staleBefore: now - s.waitingIdleS * 1000 })
+    return {
+      tokenId: row.token_id,
+      joinedAt: row.joined_at.getTime(),
+      orderKey: Number(row.order_key),
+      created: row.created,
+      state: toState(row),
+    }
   }
 
-  async status(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
-    return toState(await this.#polls.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000 }))
+  async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
+    return toState(await this.#polls.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000, entry }))
   }
 
   private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
-        ${calls.map((c) => c.prequeueKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
+        ${calls.map((c) => c.orderKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
         ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[])`.execute(this.db)
     return rows
   }
@@ -121,7 +121,8 @@ export class DbQueueStore implements QueueStore {
     const { rows } = await sql<StateRow>`
       select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
-        ${SEEN_GRANULARITY}::interval)`.execute(this.db)
+        ${SEEN_GRANULARITY}::interval, ${calls.map((c) => c.entry.userId)}::text[],
+        ${calls.map((c) => new Date(c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[])`.execute(this.db)
     return rows
   }
 
@@ -265,7 +266,7 @@ export class DbQueueStore implements QueueStore {
       where status = 'WAITING' and token_id in (
         select token_id from queue_entries
         where concert_id = ${concertId} and status = 'WAITING' and last_seen_at > ${new Date(now - s.waitingIdleS * 1000)}
-        order by order_key limit ${Math.min(n, 1_000_000)}
+        order by order_key, token_id limit ${Math.min(n, 1_000_000)}
         for update
       )`.execute(trx)
     return Number(result.numAffectedRows ?? 0)

@@ -2,23 +2,27 @@ import { Coalescer } from '../platform/coalescer.js'
 import type { RedisClient } from '../platform/redis/client.js'
 import { LuaScripts } from '../platform/redis/scripts.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
-import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult } from './store.js'
+import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult, TokenEntry } from './store.js'
+import { QUEUE_TOKEN_TTL_S } from './tokens.js'
 
 type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
 /** The scripts that take many records in one run: the crowd's calls, coalesced per concert. */
 type BatchedScript = 'join' | 'status' | 'touch' | 'peek'
 type ScriptRecord = (string | number)[]
 
-/** Why a token ended is kept this long after it ended (payment of holds taken under it needs it). */
-const ENDED_RETENTION_MS = 24 * 3600 * 1000
+/**
+ * Why a token ended is kept longer than any token lives: a payment of holds taken under it needs
+ * the reason, and a token with no trace at all can then only be one whose data was lost.
+ */
+const ENDED_RETENTION_MS = (QUEUE_TOKEN_TTL_S + 3600) * 1000
 
 /** The keys of one concert, each under the hash tag `{concertId}` (one Redis Cluster slot). */
-const KEY_NAMES = ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'seq', 'admitted', 'ended', 'reasons'] as const
+const KEY_NAMES = ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'admitted', 'ended', 'reasons'] as const
 type KeyName = (typeof KEY_NAMES)[number]
 
 /** The keys each script takes, in its order (each script's header says what they hold). */
 const SCRIPT_KEYS: Record<ScriptName, KeyName[]> = {
-  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'seq', 'ended', 'reasons'],
+  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons'],
   status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
   touch: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
   peek: ['active', 'maxuntil', 'waiting', 'seen', 'reasons'],
@@ -93,26 +97,20 @@ export class RedisQueueStore implements QueueStore {
     return keys
   }
 
-  async join(
-    concertId: string,
-    userId: string,
-    tokenId: string,
-    prequeueKey: number | null,
-    now: number,
-    s: QueueSettings,
-  ): Promise<JoinResult> {
-    const [token, joinedAt, created, ...state] = (await this.batched('join', concertId, [
+  async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
+    const [token, joinedAt, key, created, ...state] = (await this.batched('join', concertId, [
       userId,
       tokenId,
       now,
-      prequeueKey === null ? '' : String(prequeueKey),
+      orderKey,
       now - s.waitingIdleS * 1000,
-    ])) as [string, string, number, ...RawState]
-    return { tokenId: token, joinedAt: Number(joinedAt), created: created === 1, state: toState(state) }
+    ])) as [string, string, string, number, ...RawState]
+    return { tokenId: token, joinedAt: Number(joinedAt), orderKey: Number(key), created: created === 1, state: toState(state) }
   }
 
-  async status(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
-    return toState((await this.batched('status', concertId, [tokenId, now, now - s.waitingIdleS * 1000])) as RawState)
+  async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
+    const record = [tokenId, now, now - s.waitingIdleS * 1000, entry.userId, entry.joinedAt, entry.orderKey]
+    return toState((await this.batched('status', concertId, record)) as RawState)
   }
 
   async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {

@@ -53,6 +53,8 @@ const queueTokenEnded = () => new AppError('QUEUE_TOKEN_EXPIRED', 'the queue tok
  * state, so any number of processes serve the same queue.
  */
 export class QueueService {
+  #arrivals = 0
+
   constructor(
     private readonly store: QueueStore,
     private readonly settings: QueueSettingsService,
@@ -72,10 +74,9 @@ export class QueueService {
         queueOpensAt: concert.queueOpensAt.toISOString(),
       })
     }
-    const prequeueKey = inPrequeue(concert, now) ? -randomInt(1, PREQUEUE_KEY_RANGE) : null
     const settings = await this.settings.of(concertId)
-    const joined = await this.store.join(concertId, userId, newId('qt', now), prequeueKey, now, settings)
-    const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId }, joined.joinedAt)
+    const joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
+    const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
     return { created: joined.created, status: await this.view(token, concert, joined.state, now, settings) }
   }
 
@@ -84,7 +85,7 @@ export class QueueService {
     const concert = await this.concert(claims.concertId)
     const settings = await this.settings.of(claims.concertId)
     const now = this.clock.now()
-    const state = await this.store.status(claims.concertId, claims.tokenId, now, settings)
+    const state = await this.store.status(claims.concertId, claims.tokenId, now, settings, claims)
     return this.view(token!, concert, state, now, settings)
   }
 
@@ -200,6 +201,17 @@ export class QueueService {
   /** How often the admission loop runs: a quarter of the shortest tick, so each window opens on time. */
   tickPeriodMs(): number {
     return Math.max(10, Math.min(250, Math.floor(this.settings.refreshMs / 4)))
+  }
+
+  /**
+   * Where a new entry sorts: a random negative key in the pre-queue (shuffled ahead of every later
+   * arrival), else the arrival time in milliseconds times 1,000 plus a count of this process's
+   * joins, so keys follow arrival and stay distinct up to 1,000 joins a millisecond.
+   */
+  private orderKey(concert: QueueConcert, now: number): number {
+    if (inPrequeue(concert, now)) return -randomInt(1, PREQUEUE_KEY_RANGE)
+    this.#arrivals = (this.#arrivals + 1) % 1000
+    return now * 1000 + this.#arrivals
   }
 
   private async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID') {

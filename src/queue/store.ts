@@ -10,8 +10,17 @@ export type EntryState =
 export interface JoinResult {
   tokenId: string
   joinedAt: number
+  /** Where the entry sorts in line; its token carries it, so a lost line can be rebuilt. */
+  orderKey: number
   created: boolean
   state: EntryState
+}
+
+/** What a queue token says of its entry: enough to put it back in line. */
+export interface TokenEntry {
+  userId: string
+  joinedAt: number
+  orderKey: number
 }
 
 export interface TickResult {
@@ -47,20 +56,17 @@ export type EndReason = 'LEFT' | 'PAID' | 'WAITING_IDLE' | 'ACTIVE_IDLE' | 'HARD
  */
 export interface QueueStore {
   /**
-   * Joins the line, or returns the user's live entry (idempotent per user and concert).
-   * `prequeueKey`: a random negative order key for a pre-queue join, null to join at the back.
+   * Joins the line, or returns the user's live entry (idempotent per user and concert). A new
+   * entry sorts by `orderKey`: a random negative one in the pre-queue, else by arrival time.
    */
-  join(
-    concertId: string,
-    userId: string,
-    tokenId: string,
-    prequeueKey: number | null,
-    now: number,
-    settings: QueueSettings,
-  ): Promise<JoinResult>
+  join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, settings: QueueSettings): Promise<JoinResult>
 
-  /** A status poll: where the token stands; a waiting entry is marked as seen. */
-  status(concertId: string, tokenId: string, now: number, settings: QueueSettings): Promise<EntryState>
+  /**
+   * A status poll: where the token stands; a waiting entry is marked as seen. A token of which
+   * the store has no trace (its data was lost) is put back in line at its order key, unless its
+   * user has joined again since.
+   */
+  status(concertId: string, tokenId: string, now: number, settings: QueueSettings, entry: TokenEntry): Promise<EntryState>
 
   /** The gate: an ACTIVE entry slides to now + activeIdle, never past admittedAt + activeMax. */
   touch(concertId: string, tokenId: string, now: number, settings: QueueSettings): Promise<EntryState>

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { sql } from 'kysely'
 import { migrateDatabase } from '../../src/app.js'
 import { openDatabase } from '../../src/platform/db/database.js'
 import { connectRedis, type RedisClient } from '../../src/platform/redis/client.js'
@@ -14,6 +15,8 @@ export interface StoreUnderTest {
   stores: QueueStore[]
   /** A concert id of its own (the stores need no catalog). */
   newConcert(): Promise<string>
+  /** Loses every trace of the concert's line, as a Redis restarted without persistence does. */
+  loseData(concertId: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -31,6 +34,10 @@ async function databaseTarget(databaseUrl: string | undefined, connections: numb
   return {
     stores: handles.map((h) => new DbQueueStore(h.db)),
     newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
+    loseData: async (concertId) => {
+      await sql`delete from queue_entries where concert_id = ${concertId}`.execute(handles[0]!.db)
+      await sql`delete from queue_ticks where concert_id = ${concertId}`.execute(handles[0]!.db)
+    },
     close: async () => {
       for (const h of new Set(handles)) await h.close()
     },
@@ -51,6 +58,10 @@ async function redisTarget(url: string, connections: number, onClose?: () => Pro
   return {
     stores: clients.map((c) => new RedisQueueStore(c, prefix)),
     newConcert: async () => `con_${randomBytes(8).toString('hex')}`,
+    loseData: async (concertId) => {
+      const store = new RedisQueueStore(clients[0]!, prefix)
+      await clients[0]!.unlink(...store.keys(concertId))
+    },
     close: async () => {
       if (!onClose) await dropKeys(clients[0]!, prefix)
       for (const c of clients) await c.quit()

@@ -5,7 +5,7 @@
     KEYS[2] maxUntil  HASH token -> hard limit of the admission (ms)
     KEYS[3] waiting   ZSET token -> order key
     KEYS[4] seen      ZSET token -> last poll (ms)
-    KEYS[5] entries   HASH token -> "userId|joinedAt"
+    KEYS[5] entries   HASH token -> "userId|joinedAt|orderKey"
     KEYS[6] users     HASH userId -> live token
     KEYS[7] ended     ZSET token -> ended at (ms)
     KEYS[8] reasons   HASH token -> why it ended

@@ -1,12 +1,13 @@
 -- Joins in order, each as a single join: insert a new entry, or find the user's live one
 -- (idempotent per user and concert); a live entry that has lapsed is ended and replaced. Every
 -- statement in the loop takes a fresh snapshot, so after waiting on a concurrent join of the
--- same user it sees that join's entry. Returns one row per join, in order, with the entry's
--- state and, when waiting, how many are ahead.
+-- same user it sees that join's entry. A new entry sorts by its order key (given by the caller:
+-- random negative in the pre-queue, else by arrival time). Returns one row per join, in order,
+-- with the entry's state and, when waiting, how many are ahead.
 create or replace function queue_join_many(
   p_concert_id text, p_token_ids text[], p_user_ids text[], p_order_keys bigint[], p_nows timestamptz[],
   p_stale_befores timestamptz[]
-) returns table (idx integer, token_id text, joined_at timestamptz, created boolean, status text,
+) returns table (idx integer, token_id text, joined_at timestamptz, order_key bigint, created boolean, status text,
                  active_until timestamptz, ahead integer)
 language plpgsql as $$
 #variable_conflict use_column
@@ -21,8 +22,7 @@ begin
     settled := false;
     for attempt in 1 .. 3 loop
       insert into queue_entries (token_id, concert_id, user_id, order_key, status, joined_at, last_seen_at)
-        values (p_token_ids[i], p_concert_id, p_user_ids[i], coalesce(p_order_keys[i], nextval('queue_order_seq')),
-                'WAITING', p_nows[i], p_nows[i])
+        values (p_token_ids[i], p_concert_id, p_user_ids[i], p_order_keys[i], 'WAITING', p_nows[i], p_nows[i])
         on conflict (concert_id, user_id) where status <> 'EXPIRED' do nothing
         returning * into e;
       if found then
@@ -52,7 +52,7 @@ begin
   end loop;
   return query
     with done as (select * from unnest(entries) with ordinality as d)
-    select d.ordinality::integer, d.token_id, d.joined_at, is_new[d.ordinality], d.status, d.active_until, p.ahead
+    select d.ordinality::integer, d.token_id, d.joined_at, d.order_key, is_new[d.ordinality], d.status, d.active_until, p.ahead
     from done d left join queue_positions(p_concert_id, array(select token_id from done where status = 'WAITING')) p
       on p.token_id = d.token_id and d.status = 'WAITING'
     order by d.ordinality;

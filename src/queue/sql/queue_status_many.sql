@@ -1,29 +1,40 @@
 -- Status polls: where each token stands. A waiting entry is marked as seen (at most once per
 -- p_seen_granularity, so a crowd polling does not rewrite its rows on every poll); an entry
--- found lapsed is ended with its reason. Returns one row per poll, in order; status is null for
--- a token that is not this concert's.
+-- found lapsed is ended with its reason. A token of which there is no trace at all is put back
+-- in line at the order key it was issued with (p_user_ids, p_joined_ats, p_order_keys), unless
+-- its user has joined again since. Returns one row per poll, in order; status is null for a
+-- token that is not this concert's.
 create or replace function queue_status_many(
-  p_concert_id text, p_token_ids text[], p_nows timestamptz[], p_stale_befores timestamptz[], p_seen_granularity interval
+  p_concert_id text, p_token_ids text[], p_nows timestamptz[], p_stale_befores timestamptz[], p_seen_granularity interval,
+  p_user_ids text[], p_joined_ats timestamptz[], p_order_keys bigint[]
 ) returns table (idx integer, status text, end_reason text, active_until timestamptz, ahead integer)
-language sql as $$
-  with req as (
-    select r.token_id, r.now, r.stale_before, r.idx::integer
-    from unnest(p_token_ids, p_nows, p_stale_befores) with ordinality as r(token_id, now, stale_before, idx)
-  ), e as (
-    select req.idx, req.now, req.stale_before, q.token_id, q.status, q.end_reason, q.active_until,
-      queue_lapse_reason(q.status, q.last_seen_at, q.active_until, q.active_max_until, req.now, req.stale_before) as lapsed
-    from req left join queue_entries q on q.token_id = req.token_id and q.concert_id = p_concert_id
-  ), ended as (
-    update queue_entries q set status = 'EXPIRED', ended_at = e.now, end_reason = e.lapsed from e
-    where q.token_id = e.token_id and e.lapsed is not null and q.status <> 'EXPIRED'
-  ), seen as (
-    update queue_entries q set last_seen_at = e.now from e
-    where q.token_id = e.token_id and q.status = 'WAITING' and e.lapsed is null
-      and q.last_seen_at < e.now - p_seen_granularity
-  )
-  select e.idx, case when e.lapsed is null then e.status else 'EXPIRED' end, coalesce(e.lapsed, e.end_reason),
-    e.active_until, p.ahead
-  from e left join queue_positions(p_concert_id, array(select token_id from e where status = 'WAITING' and lapsed is null)) p
-    on p.token_id = e.token_id and e.status = 'WAITING' and e.lapsed is null
-  order by e.idx
-$$
+language plpgsql as $$
+#variable_conflict use_column
+begin
+  insert into queue_entries (token_id, concert_id, user_id, order_key, status, joined_at, last_seen_at)
+    select r.token_id, p_concert_id, r.user_id, r.order_key, 'WAITING', r.joined_at, r.now
+    from unnest(p_token_ids, p_user_ids, p_joined_ats, p_order_keys, p_nows) as r(token_id, user_id, joined_at, order_key, now)
+    where not exists (select 1 from queue_entries q where q.token_id = r.token_id)
+    on conflict do nothing;
+  return query
+    with req as (
+      select r.token_id, r.now, r.stale_before, r.idx::integer
+      from unnest(p_token_ids, p_nows, p_stale_befores) with ordinality as r(token_id, now, stale_before, idx)
+    ), e as (
+      select req.idx, req.now, req.stale_before, q.token_id, q.status, q.end_reason, q.active_until,
+        queue_lapse_reason(q.status, q.last_seen_at, q.active_until, q.active_max_until, req.now, req.stale_before) as lapsed
+      from req left join queue_entries q on q.token_id = req.token_id and q.concert_id = p_concert_id
+    ), ended as (
+      update queue_entries q set status = 'EXPIRED', ended_at = e.now, end_reason = e.lapsed from e
+      where q.token_id = e.token_id and e.lapsed is not null and q.status <> 'EXPIRED'
+    ), seen as (
+      update queue_entries q set last_seen_at = e.now from e
+      where q.token_id = e.token_id and q.status = 'WAITING' and e.lapsed is null
+        and q.last_seen_at < e.now - p_seen_granularity
+    )
+    select e.idx, case when e.lapsed is null then e.status else 'EXPIRED' end, coalesce(e.lapsed, e.end_reason),
+      e.active_until, p.ahead
+    from e left join queue_positions(p_concert_id, array(select token_id from e where status = 'WAITING' and lapsed is null)) p
+      on p.token_id = e.token_id and e.status = 'WAITING' and e.lapsed is null
+    order by e.idx;
+end $$

@@ -180,7 +180,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table queue_entries set (
     autovacuum_vacuum_insert_threshold = 2000, autovacuum_vacuum_insert_scale_factor = 0,
     autovacuum_vacuum_threshold = 2000, autovacuum_vacuum_scale_factor = 0.02)`.execute(db)
-  await sql`create sequence queue_order_seq`.execute(db)
   // The admission tick of each concert: its row lock serialises admitters across processes.
   await db.schema
     .createTable('queue_ticks')

@@ -21,7 +21,7 @@ local function admit(now, perTick, cap, idleMs, maxMs, staleBefore)
       else
         redis.call('ZADD', activeKey, activeUntil, token)
         redis.call('HSET', maxUntilKey, token, now + maxMs)
-        local joinedAt = tonumber(string.match(redis.call('HGET', entriesKey, token), '|(%d+)$'))
+        local joinedAt = tonumber(string.match(redis.call('HGET', entriesKey, token), '^[^|]*|(%d+)|'))
         -- The wait is never negative, even when the admitting process's clock is behind the joiner's.
         redis.call('ZADD', admittedKey, now, token .. '|' .. math.max(0, now - joinedAt))
         admitted = admitted + 1

@@ -3,7 +3,7 @@
 local function forget(token, reason, now)
   local entry = redis.call('HGET', entriesKey, token)
   if not entry then return end
-  local user = string.match(entry, '^(.*)|')
+  local user = string.match(entry, '^([^|]*)|')
   if redis.call('HGET', usersKey, user) == token then
     redis.call('HDEL', usersKey, user)
   end
