@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyServerOptions } from 'fastify'
@@ -28,6 +29,7 @@ import { Metrics } from './platform/metrics.js'
 import { Periodic } from './platform/periodic.js'
 import { connectRedis, type RedisClient } from './platform/redis/client.js'
 import { TokenSigner } from './platform/signer.js'
+import { DbUsedSolutions, JoinChallenges, RedisUsedSolutions } from './queue/challenges.js'
 import { DbQueueStore } from './queue/db-store.js'
 import { OwedEnds } from './queue/owed-ends.js'
 import { RedisQueueStore } from './queue/redis-store.js'
@@ -50,8 +52,6 @@ import { WalletService } from './wallet/service.js'
 const HOUSEKEEPING_MS = 5000
 /** How often token ends owed by payments are looked for (after a dead process or a store outage). */
 const OWED_ENDS_MS = 1000
-/** New work is refused (503 OVERLOADED) while the event loop lags more than this. */
-const MAX_EVENT_LOOP_DELAY_MS = 1000
 const OVERLOAD_RETRY_AFTER_S = 2
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -75,6 +75,7 @@ interface Components {
   catalogRepository: CatalogRepository
   catalog: CatalogService
   queueStore: QueueStore
+  usedSolutions: RedisUsedSolutions | DbUsedSolutions
   queue: QueueService
   reservations: ReservationService
   wallet: WalletService
@@ -124,18 +125,32 @@ function compose(
   // A new schedule's seats are made by the reservation component, which owns them.
   const reservationRepository = new ReservationRepository(db)
   const catalogRepository = new CatalogRepository(db)
-  const catalog = new CatalogService(catalogRepository, reservationRepository, clock, cache, local)
+  // The catalog marks sold-out concerts by what the reservation component has left to sell; that
+  // component reads the catalog, so it is built after it and reached through this function.
+  let reservations: ReservationService | undefined
+  const inventory = (concertId: string) => reservations!.inventory(concertId)
+  const catalog = new CatalogService(
+    catalogRepository,
+    reservationRepository,
+    async (concertId) => (await inventory(concertId)).soldOut,
+    clock,
+    cache,
+    local,
+  )
   const queueStore: QueueStore = redis ? new RedisQueueStore(redis, redisPrefix) : new DbQueueStore(db)
+  const usedSolutions = redis ? new RedisUsedSolutions(redis, redisPrefix) : new DbUsedSolutions(db, clock)
   const queue = new QueueService(
     queueStore,
     new QueueSettingsService(db, config.queue, clock),
     { get: (id) => catalog.concert(id), list: () => catalog.concerts() },
     new QueueTokens(signer),
     new OwedEnds(db),
+    inventory,
+    new JoinChallenges(config.authSecret, usedSolutions, clock),
     clock,
     local,
   )
-  const reservations = new ReservationService(reservationRepository, catalog, queue, idempotency, clock, config, cache, metrics)
+  reservations = new ReservationService(reservationRepository, catalog, queue, idempotency, clock, config, cache, metrics)
   metrics.readQueueFiguresWith(() => queue.figuresOfOpenConcerts())
   return {
     config,
@@ -149,6 +164,7 @@ function compose(
     catalogRepository,
     catalog,
     queueStore,
+    usedSolutions,
     queue,
     reservations,
     wallet: new WalletService(new WalletRepository(db), idempotency, clock),
@@ -195,7 +211,8 @@ export async function buildApp({
       if (config.demoData) {
         const repository = new CatalogRepository(db)
         const local = new LocalCache(clock, metrics)
-        await seedDemoData(repository, new CatalogService(repository, new ReservationRepository(db), clock, local, local), clock)
+        const catalog = new CatalogService(repository, new ReservationRepository(db), async () => false, clock, local, local)
+        await seedDemoData(repository, catalog, clock)
       }
     })
     if (config.redisUrl) {
@@ -223,6 +240,8 @@ export async function buildApp({
       ),
     clientErrorHandler,
     frameworkErrors,
+    // Whom to believe about the client's address (X-Forwarded-For): no one unless configured.
+    trustProxy: config.trustProxy,
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
   const lifecycle = { draining: false, closing: false }
@@ -251,7 +270,7 @@ export async function buildApp({
     contentSecurityPolicy: { directives: { frameAncestors: ["'none'"] } },
   })
   await app.register(underPressure, {
-    maxEventLoopDelay: MAX_EVENT_LOOP_DELAY_MS,
+    maxEventLoopDelay: config.overloadLagMs,
     pressureHandler: async (_request, reply) => {
       reply.header('retry-after', OVERLOAD_RETRY_AFTER_S)
       throw new AppError('OVERLOADED', 'the service is overloaded; retry shortly')
@@ -273,6 +292,7 @@ export async function buildApp({
       async () => {
         await reservations.sweep()
         await idempotency.sweep()
+        if (components.usedSolutions instanceof DbUsedSolutions) await components.usedSolutions.sweep()
       },
       (err) => app.log.warn({ err }, 'housekeeping failed'),
     ),
@@ -299,7 +319,16 @@ export async function buildApp({
 
   installErrorHandling(app)
   await registerOpenApi(app, version)
-  const { adminKey, holdTtlS, holdMaxPerUser } = config
+  // Limits are per route (perMinute); they count in Redis when there is one, so they hold across
+  // processes, and they let requests through if Redis does not answer.
+  await app.register(rateLimit, {
+    global: false,
+    ...(redis ? { redis, nameSpace: `${redisPrefix ?? 'sd:'}rate:` } : {}),
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
+  })
+  const { adminKey, holdTtlS, holdMaxPerUser, rateLimits } = config
   const { accessTokens } = components
   healthRoutes(app, {
     db: database.db,
@@ -308,10 +337,10 @@ export async function buildApp({
     timeoutMs: Math.max(config.dbTimeoutMs, config.redisTimeoutMs),
   })
   metricsRoute(app, { metrics: components.metrics, adminKey })
-  userRoutes(app, components)
-  catalogRoutes(app, { catalog: components.catalog, adminKey })
-  queueRoutes(app, { queue, accessTokens, adminKey })
-  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser })
+  userRoutes(app, { users: components.users, signupPerMin: rateLimits.signupPerMin })
+  catalogRoutes(app, { catalog: components.catalog, adminKey, ticketsPerUser: config.ticketsPerUser })
+  queueRoutes(app, { queue, accessTokens, adminKey, joinPerMin: rateLimits.joinPerMin })
+  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, holdPerMin: rateLimits.holdPerMin })
   walletRoutes(app, components)
   paymentRoutes(app, components)
   return app

@@ -28,11 +28,17 @@ const EnvSchema = Type.Object({
   QUEUE_WAITING_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   HOLD_TTL_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   HOLD_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+  TICKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+  TRUST_PROXY: Type.String({ minLength: 1, default: 'false', pattern: '^(true|false|[0-9a-fA-F.:/, ]+)$' }),
+  RATE_SIGNUP_PER_MIN: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20 }),
+  RATE_JOIN_PER_MIN: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  RATE_HOLD_PER_MIN: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 30 }),
   DB_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 2000 }),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   SHUTDOWN_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  OVERLOAD_LAG_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -57,6 +63,12 @@ export interface Config {
   queue: QueueSettings
   holdTtlS: number
   holdMaxPerUser: number
+  /** Default cap on one fan's live holds plus paid seats per concert. */
+  ticketsPerUser: number
+  /** Whom to believe about the client's address: no one (false), any proxy (true), or these addresses. */
+  trustProxy: boolean | string
+  /** Requests per minute (0: no limit): sign-ups and joins per client address, holds per user. */
+  rateLimits: { signupPerMin: number; joinPerMin: number; holdPerMin: number }
   /** Longest wait for the database (connect, statement), then 503. */
   dbTimeoutMs: number
   /** Longest wait for one Redis command, then 503. */
@@ -67,6 +79,8 @@ export interface Config {
   shutdownDelayMs: number
   /** Then finish requests in flight for at most this long. */
   shutdownGraceMs: number
+  /** New work is refused (503 OVERLOADED) while the event loop lags more than this; 0: never. */
+  overloadLagMs: number
   logLevel: string
 }
 
@@ -128,11 +142,15 @@ export function loadConfig(env: Env = process.env): Config {
     },
     holdTtlS: e.HOLD_TTL_S,
     holdMaxPerUser: e.HOLD_MAX_PER_USER,
+    ticketsPerUser: e.TICKETS_PER_USER,
+    trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY,
+    rateLimits: { signupPerMin: e.RATE_SIGNUP_PER_MIN, joinPerMin: e.RATE_JOIN_PER_MIN, holdPerMin: e.RATE_HOLD_PER_MIN },
     dbTimeoutMs: e.DB_TIMEOUT_MS,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    overloadLagMs: e.OVERLOAD_LAG_MS,
     logLevel: e.LOG_LEVEL,
   }
 }

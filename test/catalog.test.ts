@@ -42,6 +42,9 @@ describe.each(databaseTargets)('catalog on $name', (target) => {
       venue: 'Hall',
       queueOpensAt: future(1),
       saleOpensAt: future(2),
+      joinChallenge: 'none',
+      maxTicketsPerUser: 4,
+      soldOut: false,
     })
   })
 

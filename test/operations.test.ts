@@ -35,7 +35,7 @@ describe.each([pgliteTarget, postgresRedisTarget])('metrics on $name', (target) 
 })
 
 describe('overload', () => {
-  const t = sharedTestApp(pgliteTarget)
+  const t = sharedTestApp(pgliteTarget, { OVERLOAD_LAG_MS: '1000' })
 
   it('when the event loop lags, then new work gets 503 OVERLOADED with Retry-After and /health still answers', async () => {
     // Block this process's event loop, as a burst of work would, then let the lag be sampled.

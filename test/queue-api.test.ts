@@ -26,6 +26,7 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       etaSeconds: 1,
       pollAfterMs: expect.any(Number),
       activeUntil: null,
+      availableSeats: 50,
     })
     const again = await joinQueue(t, concertId, u.auth)
     expect(again.statusCode).toBe(200)

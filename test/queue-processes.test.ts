@@ -33,6 +33,15 @@ describe.each([
   const pausedQueueWithFans = async (settings: Record<string, unknown>, count: number) => {
     const { body } = await http(any(0), 'POST', '/v1/admin/concerts', { headers: admin, body: { title: 'T', performer: 'P', venue: 'V' } })
     const concertId = body.concertId as string
+    // Admission waits while nothing is left to hold: the concert has a date with seats for everyone.
+    const schedule = await http(any(0), 'POST', `/v1/admin/concerts/${concertId}/schedules`, {
+      headers: admin,
+      body: {
+        startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+        sections: [{ name: 'A', rows: 10, seatsPerRow: 10, price: 1000 }],
+      },
+    })
+    expect(schedule.status).toBe(201)
     // Set on one process, obeyed by the others within a tick: fans join once every process says so.
     const adminQueue = `/v1/admin/concerts/${concertId}/queue`
     expect((await http(any(1), 'PATCH', adminQueue, { headers: admin, body: { ...settings, paused: true } })).status).toBe(200)

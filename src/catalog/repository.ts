@@ -8,6 +8,8 @@ interface ConcertsTable {
   venue: string
   queue_opens_at: Date | null
   sale_opens_at: Date | null
+  join_challenge: JoinChallenge
+  max_tickets_per_user: number | null
   created_at: Date
 }
 
@@ -36,6 +38,8 @@ export interface CatalogTables {
   schedule_sections: ScheduleSectionsTable
 }
 
+export type JoinChallenge = 'none' | 'pow'
+
 export interface Concert {
   concertId: string
   title: string
@@ -43,6 +47,9 @@ export interface Concert {
   venue: string
   queueOpensAt: Date | null
   saleOpensAt: Date | null
+  joinChallenge: JoinChallenge
+  /** Null: the deployment's default (TICKETS_PER_USER). */
+  maxTicketsPerUser: number | null
 }
 
 export interface Section {
@@ -69,6 +76,8 @@ const toConcert = (row: ConcertsTable): Concert => ({
   venue: row.venue,
   queueOpensAt: row.queue_opens_at,
   saleOpensAt: row.sale_opens_at,
+  joinChallenge: row.join_challenge,
+  maxTicketsPerUser: row.max_tickets_per_user,
 })
 
 /** The catalog's tables: concerts, schedules and their sections. */
@@ -92,6 +101,12 @@ export class CatalogRepository {
   async insertConcert(row: ConcertsTable, db: Tx = this.db): Promise<Concert> {
     const inserted = await (db as Kysely<CatalogTables>).insertInto('concerts').values(row).returningAll().executeTakeFirstOrThrow()
     return toConcert(inserted)
+  }
+
+  /** Changes the given fields of a concert; undefined if there is no such concert. */
+  async updateConcert(concertId: string, changes: Partial<Omit<ConcertsTable, 'id' | 'created_at'>>): Promise<Concert | undefined> {
+    const row = await this.db.updateTable('concerts').set(changes).where('id', '=', concertId).returningAll().executeTakeFirst()
+    return row && toConcert(row)
   }
 
   async layout(scheduleId: string): Promise<ScheduleLayout | undefined> {

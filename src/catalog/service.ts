@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js'
 import { inTransaction, type Tx } from '../platform/db/database.js'
 import { badRequest, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
-import type { CatalogRepository, Concert, ScheduleLayout, Section } from './repository.js'
+import type { CatalogRepository, Concert, JoinChallenge, ScheduleLayout, Section } from './repository.js'
 
 export const MAX_SEATS_PER_SCHEDULE = 100_000
 
@@ -13,7 +13,11 @@ export interface NewConcert {
   venue: string
   queueOpensAt?: Date
   saleOpensAt?: Date
+  joinChallenge?: JoinChallenge
+  maxTicketsPerUser?: number
 }
+
+export type ConcertChanges = Partial<NewConcert>
 
 export interface NewSchedule {
   startsAt: Date
@@ -30,6 +34,13 @@ export interface ScheduleSummary {
 export interface SeatInventory {
   /** Creates every seat of a new schedule, in the caller's transaction. */
   createSeats(scheduleId: string, totalSeats: number, trx: Tx): Promise<void>
+}
+
+/** Whether a concert has any seat left to sell (the reservation component, wired in by the app). */
+export type SoldOut = (concertId: string) => Promise<boolean>
+
+export interface ListedConcert extends Concert {
+  soldOut: boolean
 }
 
 export interface SeatPlace {
@@ -64,6 +75,10 @@ const keys = {
   layout: (scheduleId: string) => `layout:${scheduleId}`,
 }
 
+function assertOpeningOrder(queueOpensAt: Date | null, saleOpensAt: Date | null) {
+  if (queueOpensAt && saleOpensAt && queueOpensAt > saleOpensAt) throw badRequest('queueOpensAt', 'must not be later than saleOpensAt')
+}
+
 /** A concert as the cache keeps it: JSON, with times as ISO strings. */
 type StoredConcert = Omit<Concert, 'queueOpensAt' | 'saleOpensAt'> & { queueOpensAt: string | null; saleOpensAt: string | null }
 const storeConcert = (c: Concert): StoredConcert => ({
@@ -82,6 +97,7 @@ export class CatalogService {
   constructor(
     private readonly repository: CatalogRepository,
     private readonly seats: SeatInventory,
+    private readonly soldOut: SoldOut,
     private readonly clock: Clock,
     /** Shared across processes (Redis) when configured: concerts, schedule lists. */
     private readonly cache: Cache,
@@ -109,6 +125,12 @@ export class CatalogService {
     return stored.map(loadConcert)
   }
 
+  /** The concerts a fan sees, each marked when every seat of every date is sold. */
+  async listed(): Promise<ListedConcert[]> {
+    const concerts = await this.concerts()
+    return Promise.all(concerts.map(async (c) => ({ ...c, soldOut: await this.soldOut(c.concertId) })))
+  }
+
   /** The dates of a concert that have not started. */
   async upcomingSchedules(concertId: string): Promise<ScheduleSummary[]> {
     const now = this.clock.now()
@@ -125,9 +147,7 @@ export class CatalogService {
   async createConcert(input: NewConcert, db?: Tx): Promise<Concert> {
     const queueOpensAt = input.queueOpensAt ?? input.saleOpensAt ?? null
     const saleOpensAt = input.saleOpensAt ?? input.queueOpensAt ?? null
-    if (queueOpensAt && saleOpensAt && queueOpensAt > saleOpensAt) {
-      throw badRequest('queueOpensAt', 'must not be later than saleOpensAt')
-    }
+    assertOpeningOrder(queueOpensAt, saleOpensAt)
     const now = new Date(this.clock.now())
     const concert = await this.repository.insertConcert(
       {
@@ -137,12 +157,32 @@ export class CatalogService {
         venue: input.venue,
         queue_opens_at: queueOpensAt,
         sale_opens_at: saleOpensAt,
+        join_challenge: input.joinChallenge ?? 'none',
+        max_tickets_per_user: input.maxTicketsPerUser ?? null,
         created_at: now,
       },
       db,
     )
     await this.cache.invalidate(keys.concerts, keys.concert(concert.concertId))
     return concert
+  }
+
+  /** Changes a concert (404 if there is none); the opening times keep their order. */
+  async updateConcert(concertId: string, changes: ConcertChanges): Promise<Concert> {
+    const current = await this.repository.concert(concertId)
+    if (!current) throw notFound('concert')
+    assertOpeningOrder(changes.queueOpensAt ?? current.queueOpensAt, changes.saleOpensAt ?? current.saleOpensAt)
+    const updated = await this.repository.updateConcert(concertId, {
+      title: changes.title,
+      performer: changes.performer,
+      venue: changes.venue,
+      queue_opens_at: changes.queueOpensAt,
+      sale_opens_at: changes.saleOpensAt,
+      join_challenge: changes.joinChallenge,
+      max_tickets_per_user: changes.maxTicketsPerUser,
+    })
+    await this.cache.invalidate(keys.concerts, keys.concert(concertId))
+    return updated!
   }
 
   /**

@@ -50,7 +50,7 @@ interface StateRow {
   ahead: number | null
 }
 
-type JoinRow = StateRow & { token_id: string; joined_at: Date; order_key: number; created: boolean }
+type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean }
 
 interface JoinCall {
   tokenId: string
@@ -58,6 +58,7 @@ interface JoinCall {
   orderKey: number
   now: number
   staleBefore: number
+  mayCreate: boolean
 }
 
 interface StatusCall {
@@ -78,6 +79,17 @@ const toState = (row: StateRow | undefined): EntryState => {
   }
 }
 
+const toJoin = (row: JoinRow): JoinResult | undefined =>
+  row.token_id === null
+    ? undefined
+    : {
+        tokenId: row.token_id,
+        joinedAt: row.joined_at.getTime(),
+        orderKey: Number(row.order_key),
+        created: row.created,
+        state: toState(row),
+      }
+
 /**
  * The queue in the database: positions are index range counts (`queue_positions`, one pass for
  * a whole batch), admission and expiry are set-based updates, and a per-concert row in
@@ -95,14 +107,13 @@ export class DbQueueStore implements QueueStore {
   }
 
   async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
-    const row = await this.#joins.run(concertId, { tokenId, userId, orderKey, now, staleBefore: now - s.waitingIdleS * 1000 })
-    return {
-      tokenId: row.token_id,
-      joinedAt: row.joined_at.getTime(),
-      orderKey: Number(row.order_key),
-      created: row.created,
-      state: toState(row),
-    }
+    const staleBefore = now - s.waitingIdleS * 1000
+    return toJoin(await this.#joins.run(concertId, { tokenId, userId, orderKey, now, staleBefore, mayCreate: true }))!
+  }
+
+  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings): Promise<JoinResult | undefined> {
+    const staleBefore = now - s.waitingIdleS * 1000
+    return toJoin(await this.#joins.run(concertId, { tokenId: '', userId, orderKey: 0, now, staleBefore, mayCreate: false }))
   }
 
   async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
@@ -113,7 +124,7 @@ export class DbQueueStore implements QueueStore {
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
         ${calls.map((c) => c.orderKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
-        ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[])`.execute(this.db)
+        ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[])`.execute(this.db)
     return rows
   }
 

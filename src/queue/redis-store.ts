@@ -98,13 +98,22 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
-    const [token, joinedAt, key, created, ...state] = (await this.batched('join', concertId, [
-      userId,
-      tokenId,
-      now,
-      orderKey,
-      now - s.waitingIdleS * 1000,
-    ])) as [string, string, string, number, ...RawState]
+    return (await this.joinRecord(concertId, [userId, tokenId, now, orderKey, now - s.waitingIdleS * 1000, 1]))!
+  }
+
+  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings): Promise<JoinResult | undefined> {
+    return this.joinRecord(concertId, [userId, '', now, 0, now - s.waitingIdleS * 1000, 0])
+  }
+
+  private async joinRecord(concertId: string, record: ScriptRecord): Promise<JoinResult | undefined> {
+    const [token, joinedAt, key, created, ...state] = (await this.batched('join', concertId, record)) as [
+      string,
+      string,
+      string,
+      number,
+      ...RawState,
+    ]
+    if (token === '') return undefined
     return { tokenId: token, joinedAt: Number(joinedAt), orderKey: Number(key), created: created === 1, state: toState(state) }
   }
 

@@ -1,29 +1,43 @@
 import { Type } from 'typebox'
 import { adminHook } from '../platform/http/admin.js'
+import { perMinute } from '../platform/http/rate-limits.js'
 import { DateTime, Id, problems, security } from '../platform/http/schemas.js'
 import type { App } from '../platform/http/types.js'
 import type { AccessTokens } from '../users/access-tokens.js'
 import { userHook } from '../users/hooks.js'
+import { MAX_PAYLOAD_LENGTH } from './challenges.js'
 import type { QueueService, QueueStatus } from './service.js'
 import { QueueSettingsPatchSchema, QueueSettingsSchema } from './settings.js'
 
 const QueueStatusSchema = Type.Object({
   token: Type.String({ description: 'Send as the Queue-Token header' }),
   concertId: Type.String(),
-  status: Type.Union([Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED')]),
+  status: Type.Union([Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED'), Type.Literal('SOLD_OUT')], {
+    description: 'SOLD_OUT: every seat is sold; the fan keeps the place and is WAITING again if seats come back',
+  }),
   position: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
     description: '1 = next in line; 0 when ACTIVE; null in the pre-queue and when EXPIRED',
   }),
   etaSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   pollAfterMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   activeUntil: Type.Union([DateTime, Type.Null()]),
+  availableSeats: Type.Integer({ minimum: 0, description: 'seats of the concert neither held nor sold (at most 1 s old)' }),
 })
+
+/** An ALTCHA challenge (version 2 format): solve it, then join with the payload. */
+const ChallengeSchema = Type.Object(
+  {
+    parameters: Type.Object({}, { additionalProperties: true }),
+    signature: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
 
 const statusView = (s: QueueStatus) => ({ ...s, activeUntil: s.activeUntil?.toISOString() ?? null })
 
 export function queueRoutes(
   app: App,
-  { queue, accessTokens, adminKey }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string },
+  { queue, accessTokens, adminKey, joinPerMin }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string; joinPerMin: number },
 ) {
   const admin = { onRequest: adminHook(adminKey) }
 
@@ -31,19 +45,42 @@ export function queueRoutes(
     '/v1/concerts/:concertId/queue',
     {
       onRequest: userHook(accessTokens),
+      // A join may come without a body: it is then an empty one.
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
+      ...perMinute(joinPerMin),
       schema: {
         tags: ['queue'],
-        summary: 'Join the waiting room of a concert',
-        description: 'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200.',
+        summary: 'Join the queue of a concert',
+        description:
+          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200. A concert whose joinChallenge is pow needs `altcha`, the payload of a solved challenge, for a new entry.',
         security: security.user,
         params: Type.Object({ concertId: Id }),
-        response: { 200: QueueStatusSchema, 201: QueueStatusSchema, ...problems(401, 404, 409) },
+        body: Type.Object(
+          { altcha: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PAYLOAD_LENGTH, description: "ALTCHA's base64 payload" })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: QueueStatusSchema, 201: QueueStatusSchema, ...problems(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
-      const { created, status } = await queue.join(request.userId, request.params.concertId)
+      const { created, status } = await queue.join(request.userId, request.params.concertId, request.body.altcha)
       return reply.status(created ? 201 : 200).send(statusView(status))
     },
+  )
+
+  app.get(
+    '/v1/concerts/:concertId/queue/challenge',
+    {
+      schema: {
+        tags: ['queue'],
+        summary: 'A proof-of-work challenge to solve before joining (concerts whose joinChallenge is pow)',
+        params: Type.Object({ concertId: Id }),
+        response: { 200: ChallengeSchema, ...problems(404) },
+      },
+    },
+    async (request) => queue.challenge(request.params.concertId),
   )
 
   app.get(

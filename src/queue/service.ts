@@ -1,8 +1,10 @@
 import { randomInt } from 'node:crypto'
+import type { Challenge } from 'altcha-lib'
 import type { Cache } from '../platform/cache/cache.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
+import type { JoinChallenges } from './challenges.js'
 import type { OwedEnds } from './owed-ends.js'
 import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './settings.js'
 import type { EntryState, QueueFigures, QueueStore } from './store.js'
@@ -11,23 +13,29 @@ import type { QueueClaims, QueueTokens } from './tokens.js'
 export interface QueueStatus {
   token: string
   concertId: string
-  status: 'WAITING' | 'ACTIVE' | 'EXPIRED'
+  status: 'WAITING' | 'ACTIVE' | 'EXPIRED' | 'SOLD_OUT'
   position: number | null
   etaSeconds: number | null
   pollAfterMs: number | null
   activeUntil: Date | null
+  /** Seats of the concert neither held nor sold (at most 1 s old). */
+  availableSeats: number
 }
 
 export interface QueueReport extends QueueFigures {
   config: QueueSettings
 }
 
-/** What the queue needs to know of a concert: when its line forms and when its sale opens. */
+/** What the queue needs to know of a concert: when its line forms, when its sale opens, whether joining needs a proof of work. */
 export interface QueueConcert {
   concertId: string
   queueOpensAt: Date | null
   saleOpensAt: Date | null
+  joinChallenge: 'none' | 'pow'
 }
+
+/** What is left to sell of a concert (the reservation component, wired in by the app); at most 1 s old. */
+export type Inventory = (concertId: string) => Promise<{ availableSeats: number; soldOut: boolean }>
 
 /** Where the queue finds concerts (the catalog, wired in by the app). */
 export interface ConcertDirectory {
@@ -41,6 +49,8 @@ const RECENT_TTL_MS = 1000
 const recentKey = (concertId: string) => `recent:${concertId}`
 const MIN_POLL_MS = 1000
 const MAX_POLL_MS = 30_000
+/** A fan told the concert is sold out asks again this rarely: seats come back only by expiry or release. */
+const SOLD_OUT_POLL_MS = 30_000
 /** Pre-queue order keys: random negatives, so the pre-queue sorts ahead of every later join. */
 const PREQUEUE_KEY_RANGE = 2 ** 48 - 1
 
@@ -61,12 +71,19 @@ export class QueueService {
     private readonly concerts: ConcertDirectory,
     private readonly tokens: QueueTokens,
     private readonly owed: OwedEnds,
+    private readonly inventory: Inventory,
+    private readonly challenges: JoinChallenges,
     private readonly clock: Clock,
     /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
     private readonly local: Cache,
   ) {}
 
-  async join(userId: string, concertId: string): Promise<{ created: boolean; status: QueueStatus }> {
+  /**
+   * Joins the concert's line, or gives back the fan's live entry. Refused before the line opens
+   * and once every seat is sold; on a concert that asks for a proof of work, a new entry needs a
+   * solved challenge (a fan already in line comes back without one).
+   */
+  async join(userId: string, concertId: string, altcha?: string): Promise<{ created: boolean; status: QueueStatus }> {
     const concert = await this.concert(concertId)
     const now = this.clock.now()
     if (concert.queueOpensAt && now < concert.queueOpensAt.getTime()) {
@@ -74,10 +91,35 @@ export class QueueService {
         queueOpensAt: concert.queueOpensAt.toISOString(),
       })
     }
+    const inventory = await this.inventory(concertId)
+    if (inventory.soldOut) throw new AppError('SOLD_OUT', 'every seat of this concert is sold')
     const settings = await this.settings.of(concertId)
-    const joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
+    let joined = concert.joinChallenge === 'pow' ? await this.store.rejoin(concertId, userId, now, settings) : undefined
+    if (!joined) {
+      if (concert.joinChallenge === 'pow') await this.checkChallenge(concertId, altcha)
+      joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
+    }
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
     return { created: joined.created, status: await this.view(token, concert, joined.state, now, settings) }
+  }
+
+  /** A proof-of-work challenge to solve before joining a concert that asks for one. */
+  async challenge(concertId: string): Promise<Challenge> {
+    const concert = await this.concert(concertId)
+    if (concert.joinChallenge !== 'pow') throw notFound('challenge: this concert asks for none')
+    return this.challenges.create(concertId)
+  }
+
+  private async checkChallenge(concertId: string, altcha: string | undefined) {
+    if (altcha === undefined) {
+      throw new AppError(
+        'CHALLENGE_REQUIRED',
+        'joining this queue needs a solved challenge: GET the challenge, solve it, join with its payload',
+      )
+    }
+    if ((await this.challenges.verify(altcha, concertId)) !== 'ok') {
+      throw new AppError('CHALLENGE_FAILED', 'the challenge solution is wrong, expired or already used; solve a new challenge')
+    }
   }
 
   async status(token: string | undefined): Promise<QueueStatus> {
@@ -193,7 +235,10 @@ export class QueueService {
     const now = this.clock.now()
     for (const concert of await this.concerts.list()) {
       if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
-      const result = await this.store.tick(concert.concertId, now, await this.settings.of(concert.concertId))
+      const settings = await this.settings.of(concert.concertId)
+      // Admission waits while nothing is left to hold; the tick still ends the stale.
+      const { availableSeats } = await this.inventory(concert.concertId)
+      const result = await this.store.tick(concert.concertId, now, availableSeats > 0 ? settings : { ...settings, paused: true })
       if (result.ran) await this.refreshRecentAdmissions(concert.concertId, now)
     }
   }
@@ -225,7 +270,8 @@ export class QueueService {
   }
 
   private async view(token: string, concert: QueueConcert, state: EntryState, now: number, settings: QueueSettings): Promise<QueueStatus> {
-    const base = { token, concertId: concert.concertId }
+    const inventory = await this.inventory(concert.concertId)
+    const base = { token, concertId: concert.concertId, availableSeats: inventory.availableSeats }
     const pollCap = Math.min(MAX_POLL_MS, Math.floor((settings.waitingIdleS * 1000) / 3))
     switch (state.state) {
       case 'EXPIRED':
@@ -240,6 +286,17 @@ export class QueueService {
           activeUntil: new Date(state.activeUntil),
         }
       case 'WAITING': {
+        // The fan keeps the place: if seats come back (a hold expires), the line moves again.
+        if (inventory.soldOut) {
+          return {
+            ...base,
+            status: 'SOLD_OUT',
+            position: state.position,
+            etaSeconds: null,
+            pollAfterMs: SOLD_OUT_POLL_MS,
+            activeUntil: null,
+          }
+        }
         if (inPrequeue(concert, now)) {
           const untilSale = concert.saleOpensAt!.getTime() - now
           return {

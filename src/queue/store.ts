@@ -61,6 +61,9 @@ export interface QueueStore {
    */
   join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, settings: QueueSettings): Promise<JoinResult>
 
+  /** The user's live entry, as a join would give it back; none is made. */
+  rejoin(concertId: string, userId: string, now: number, settings: QueueSettings): Promise<JoinResult | undefined>
+
   /**
    * A status poll: where the token stands; a waiting entry is marked as seen. A token of which
    * the store has no trace (its data was lost) is put back in line at its order key, unless its

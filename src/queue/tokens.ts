@@ -29,7 +29,7 @@ export class QueueTokens {
 
   issue(claims: QueueTokenClaims): string {
     const { userId, concertId, tokenId, orderKey, joinedAt } = claims
-    return this.signer.sign('queue', userId, { cid: concertId, jti: tokenId, ok: orderKey }, QUEUE_TOKEN_TTL_S, joinedAt)
+    return this.signer.sign('queue', userId, { cid: concertId, jti: tokenId, ok: orderKey, jat: joinedAt }, QUEUE_TOKEN_TTL_S, joinedAt)
   }
 
   /** The claims of a validly signed `Queue-Token` header; 401 otherwise. */
@@ -39,9 +39,15 @@ export class QueueTokens {
     }
     const payload = this.signer.verify('queue', header)
     if (payload === 'expired') throw new AppError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired')
-    if (payload === 'invalid' || typeof payload.cid !== 'string' || typeof payload.jti !== 'string' || typeof payload.ok !== 'number') {
+    if (
+      payload === 'invalid' ||
+      typeof payload.cid !== 'string' ||
+      typeof payload.jti !== 'string' ||
+      typeof payload.ok !== 'number' ||
+      typeof payload.jat !== 'number'
+    ) {
       throw new AppError('QUEUE_TOKEN_INVALID', 'the queue token is not valid')
     }
-    return { userId: payload.sub, concertId: payload.cid, tokenId: payload.jti, orderKey: payload.ok, joinedAt: payload.iat * 1000 }
+    return { userId: payload.sub, concertId: payload.cid, tokenId: payload.jti, orderKey: payload.ok, joinedAt: payload.jat }
   }
 }

@@ -54,7 +54,7 @@ export interface Reservation {
   queueTokenId: string | null
 }
 
-export type HoldOutcome = 'HELD' | 'HOLD_LIMIT_REACHED' | 'SEAT_UNAVAILABLE'
+export type HoldOutcome = 'HELD' | 'HOLD_LIMIT_REACHED' | 'TICKET_LIMIT' | 'SEAT_UNAVAILABLE'
 
 export interface NewHold {
   reservationId: string
@@ -67,7 +67,14 @@ export interface NewHold {
   heldUntil: Date
   queueTokenId: string
   maxHolds: number
+  maxTickets: number
   scheduleStartsAt: Date
+}
+
+/** Seats of one date that are held (live) or sold, and of those, sold. */
+export interface SeatCounts {
+  taken: number
+  sold: number
 }
 
 /** A HELD reservation past its deadline reads as EXPIRED, whether or not the sweep has run. */
@@ -101,7 +108,7 @@ export class ReservationRepository implements SeatInventory {
     const { rows } = await sql<{ outcome: HoldOutcome }>`
       select hold_seat(${h.reservationId}, ${h.userId}, ${h.concertId}, ${h.scheduleId}, ${h.seatNo}::int,
                        ${h.price}::bigint, ${h.now}, ${h.heldUntil}, ${h.queueTokenId}, ${h.maxHolds}::int,
-                       ${h.scheduleStartsAt}) as outcome`.execute(db)
+                       ${h.scheduleStartsAt}, ${h.maxTickets}::int) as outcome`.execute(db)
     return rows[0]!.outcome
   }
 
@@ -160,18 +167,22 @@ export class ReservationRepository implements SeatInventory {
     return { held, sold }
   }
 
-  /** How many seats of each given schedule are held (live) or sold, through the partial index of taken seats. */
-  async takenCounts(scheduleIds: string[], now: Date): Promise<Map<string, number>> {
-    if (scheduleIds.length === 0) return new Map()
+  /** How many seats of each given schedule are taken and sold, through the partial index of taken seats. */
+  async seatCounts(scheduleIds: string[], now: Date): Promise<Record<string, SeatCounts>> {
+    if (scheduleIds.length === 0) return {}
     const rows = await this.db
       .selectFrom('seats')
-      .select((eb) => ['schedule_id', eb.fn.countAll<number>().as('taken')])
+      .select((eb) => [
+        'schedule_id',
+        eb.fn.countAll<number>().as('taken'),
+        eb.fn.count<number>(eb.case().when('status', '=', 'SOLD').then(1).end()).as('sold'),
+      ])
       .where('schedule_id', 'in', scheduleIds)
       .where('status', '<>', 'AVAILABLE')
       .where((w) => w.or([w('status', '=', 'SOLD'), w('held_until', '>', now)]))
       .groupBy('schedule_id')
       .execute()
-    return new Map(rows.map((r) => [r.schedule_id, Number(r.taken)]))
+    return Object.fromEntries(rows.map((r) => [r.schedule_id, { taken: Number(r.taken), sold: Number(r.sold) }]))
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ScheduleLayout } from '../catalog/repository.js'
+import { perMinute } from '../platform/http/rate-limits.js'
 import { DateTime, Id, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
 import type { App } from '../platform/http/types.js'
 import { admissionOf, gatedHook } from '../queue/gate.js'
@@ -80,12 +81,14 @@ export function reservationRoutes(
     accessTokens,
     holdTtlS,
     holdMaxPerUser,
+    holdPerMin,
   }: {
     reservations: ReservationService
     queue: QueueService
     accessTokens: AccessTokens
     holdTtlS: number
     holdMaxPerUser: number
+    holdPerMin: number
   },
 ) {
   const gated = { onRequest: gatedHook(accessTokens, queue) }
@@ -184,6 +187,7 @@ export function reservationRoutes(
     '/v1/reservations',
     {
       ...gated,
+      ...perMinute(holdPerMin, (request) => request.userId),
       schema: {
         tags: ['reservations'],
         summary: `Hold a seat for ${holdTtlS} s`,
@@ -200,7 +204,7 @@ export function reservationRoutes(
             status: Type.Literal('HELD'),
             heldUntil: DateTime,
           }),
-          ...problems(400, 401, 403, 404, 409),
+          ...problems(400, 401, 403, 404, 409, 422, 429),
         },
       },
     },

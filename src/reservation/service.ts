@@ -34,6 +34,12 @@ export interface BookableDate {
 export interface ReservationSettings {
   holdTtlS: number
   holdMaxPerUser: number
+  ticketsPerUser: number
+}
+
+export interface Inventory {
+  availableSeats: number
+  soldOut: boolean
 }
 
 /** Seat maps and free-seat counts move with every hold: another process may show them up to 1 s old. */
@@ -48,8 +54,12 @@ const keys = {
   taken: (concertId: string) => `taken:${concertId}`,
 }
 
-const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings, seatNo: number) => AppError> = {
+const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings, seatNo: number, maxTickets: number) => AppError> = {
   HOLD_LIMIT_REACHED: (s) => new AppError('HOLD_LIMIT_REACHED', `at most ${s.holdMaxPerUser} live holds per user on one date`),
+  TICKET_LIMIT: (_, __, maxTickets) =>
+    new AppError('TICKET_LIMIT', `at most ${maxTickets} seats per fan for this concert, held or paid, all dates together`, {
+      maxTicketsPerUser: maxTickets,
+    }),
   SEAT_UNAVAILABLE: (_, seatNo) => new AppError('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`),
 }
 
@@ -74,16 +84,38 @@ export class ReservationService {
   async dates(admission: Admission, concertId: string): Promise<BookableDate[]> {
     const concert = await this.catalog.concert(concertId)
     await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
+    return (await this.bookableDates(concertId)).map(({ soldSeats: _, ...date }) => date)
+  }
+
+  /**
+   * What is left of a concert, all bookable dates together: the seats neither held nor sold, and
+   * whether every seat is sold. At most 1 s old, so the queue may read it on every poll.
+   */
+  async inventory(concertId: string): Promise<Inventory> {
+    let total = 0
+    let available = 0
+    let sold = 0
+    for (const date of await this.bookableDates(concertId)) {
+      total += date.totalSeats
+      available += date.availableSeats
+      sold += date.soldSeats
+    }
+    return { availableSeats: available, soldOut: total > 0 && sold === total }
+  }
+
+  private async bookableDates(concertId: string): Promise<(BookableDate & { soldSeats: number })[]> {
     const schedules = await this.catalog.upcomingSchedules(concertId)
-    const taken = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, async () =>
-      Object.fromEntries(
-        await this.repository.takenCounts(
-          schedules.map((s) => s.scheduleId),
-          new Date(this.clock.now()),
-        ),
+    const now = new Date(this.clock.now())
+    const counts = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, () =>
+      this.repository.seatCounts(
+        schedules.map((s) => s.scheduleId),
+        now,
       ),
     )
-    return schedules.map((s) => ({ ...s, availableSeats: s.totalSeats - (taken[s.scheduleId] ?? 0) }))
+    return schedules.map((s) => {
+      const { taken, sold } = counts[s.scheduleId] ?? { taken: 0, sold: 0 }
+      return { ...s, availableSeats: s.totalSeats - taken, soldSeats: sold }
+    })
   }
 
   /**
@@ -109,6 +141,7 @@ export class ReservationService {
     await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
     const place = locateSeat(layout!, seatNo)
     if (!place) throw badRequest('seatNo', `must be a seat of this schedule, from 1 to ${layout!.totalSeats}`)
+    const maxTickets = (await this.catalog.concert(layout!.concertId))?.maxTicketsPerUser ?? this.settings.ticketsPerUser
     const held = await this.idempotency.run(admission.userId, 'reservations', idempotencyKey, { scheduleId, seatNo }, async (trx) => {
       // Counted per attempt that reached the seat: HELD, or the refusal's code.
       const now = this.clock.now()
@@ -124,11 +157,12 @@ export class ReservationService {
         heldUntil: new Date(now + this.settings.holdTtlS * 1000),
         queueTokenId: admission.claims.tokenId,
         maxHolds: this.settings.holdMaxPerUser,
+        maxTickets,
         scheduleStartsAt: layout!.startsAt,
       }
       const outcome = await this.repository.hold(hold, trx)
       this.metrics.hold(hold.concertId, outcome)
-      if (outcome !== 'HELD') throw holdRefusals[outcome](this.settings, seatNo)
+      if (outcome !== 'HELD') throw holdRefusals[outcome](this.settings, seatNo, maxTickets)
       // Kept as the key's answer: JSON, so times as text.
       return {
         reservationId: hold.reservationId,

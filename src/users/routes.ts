@@ -1,11 +1,13 @@
 import { Type } from 'typebox'
+import { perMinute } from '../platform/http/rate-limits.js'
 import type { App } from '../platform/http/types.js'
 import type { UserService } from './service.js'
 
-export function userRoutes(app: App, { users }: { users: UserService }) {
+export function userRoutes(app: App, { users, signupPerMin }: { users: UserService; signupPerMin: number }) {
   app.post(
     '/v1/users',
     {
+      ...perMinute(signupPerMin),
       schema: {
         tags: ['users'],
         summary: 'Sign up (demo): create a user and issue an access token',

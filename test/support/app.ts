@@ -9,8 +9,20 @@ import type { StoreTarget } from './stores.js'
 
 type HeaderMap = Record<string, string>
 
-/** The secrets every test app and every test server process runs with. */
-export const testSecrets = { AUTH_SECRET: 'test-secret-test-secret-test-secret-0123', ADMIN_KEY: 'test-admin-key-0123456789' }
+/**
+ * The secrets every test app and every test server process runs with; no rate limits (tests sign
+ * up and join many fans from one address) and no overload refusals (test files share two cores,
+ * and starting an embedded database blocks a worker's event loop for a while). The tests of those
+ * set them.
+ */
+export const testSecrets = {
+  AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
+  ADMIN_KEY: 'test-admin-key-0123456789',
+  RATE_SIGNUP_PER_MIN: '0',
+  RATE_JOIN_PER_MIN: '0',
+  RATE_HOLD_PER_MIN: '0',
+  OVERLOAD_LAG_MS: '0',
+}
 
 /** The header that authenticates admin routes. */
 export const admin = { 'x-admin-key': testSecrets.ADMIN_KEY }

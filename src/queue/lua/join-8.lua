@@ -9,16 +9,18 @@
     KEYS[6] maxUntil  HASH token -> hard limit of the admission (ms)
     KEYS[7] ended     ZSET token -> ended at (ms)
     KEYS[8] reasons   HASH token -> why it ended
-    ARGV: 5 per join: userId, tokenId for a new entry, now (ms), order key of a new entry,
-          staleBefore (a waiting entry last seen at or before this has ended)
-  Returns per join {tokenId, joinedAt, orderKey, created (0|1), 'W', position | 'A', activeUntil}
+    ARGV: 6 per join: userId, tokenId for a new entry, now (ms), order key of a new entry,
+          staleBefore (a waiting entry last seen at or before this has ended), mayCreate (0|1:
+          with 0, only a live entry is given back and none is made)
+  Returns per join {tokenId, joinedAt, orderKey, created (0|1), 'W', position | 'A', activeUntil},
+  or {''} when there is no live entry and none may be made
 ]]
 local usersKey, entriesKey, waitingKey, seenKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local maxUntilKey, endedKey, reasonsKey = KEYS[6], KEYS[7], KEYS[8]
 -- @include "state"
 -- @include "forget"
 
-local function join(user, newToken, nowArg, orderKey, staleBefore)
+local function join(user, newToken, nowArg, orderKey, staleBefore, mayCreate)
   local now = tonumber(nowArg)
   local existing = redis.call('HGET', usersKey, user)
   if existing then
@@ -32,6 +34,7 @@ local function join(user, newToken, nowArg, orderKey, staleBefore)
     end
   end
 
+  if mayCreate ~= '1' then return {''} end
   redis.call('ZADD', waitingKey, orderKey, newToken)
   redis.call('ZADD', seenKey, now, newToken)
   redis.call('HSET', entriesKey, newToken, user .. '|' .. nowArg .. '|' .. orderKey)
@@ -40,7 +43,7 @@ local function join(user, newToken, nowArg, orderKey, staleBefore)
 end
 
 local out = {}
-for i = 1, #ARGV, 5 do
-  out[#out + 1] = join(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]))
+for i = 1, #ARGV, 6 do
+  out[#out + 1] = join(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5])
 end
 return out

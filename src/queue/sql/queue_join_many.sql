@@ -3,10 +3,11 @@
 -- statement in the loop takes a fresh snapshot, so after waiting on a concurrent join of the
 -- same user it sees that join's entry. A new entry sorts by its order key (given by the caller:
 -- random negative in the pre-queue, else by arrival time). Returns one row per join, in order,
--- with the entry's state and, when waiting, how many are ahead.
+-- with the entry's state and, when waiting, how many are ahead; where p_may_create is false and
+-- the user has no live entry, none is made and the row's token_id is null.
 create or replace function queue_join_many(
   p_concert_id text, p_token_ids text[], p_user_ids text[], p_order_keys bigint[], p_nows timestamptz[],
-  p_stale_befores timestamptz[]
+  p_stale_befores timestamptz[], p_may_create boolean[]
 ) returns table (idx integer, token_id text, joined_at timestamptz, order_key bigint, created boolean, status text,
                  active_until timestamptz, ahead integer)
 language plpgsql as $$
@@ -21,6 +22,25 @@ begin
   for i in 1 .. coalesce(array_length(p_token_ids, 1), 0) loop
     settled := false;
     for attempt in 1 .. 3 loop
+      if not p_may_create[i] then
+        -- Only a live entry is given back; none is made.
+        select * into e from queue_entries where concert_id = p_concert_id and user_id = p_user_ids[i] and status <> 'EXPIRED';
+        if found then
+          lapsed := queue_lapse_reason(e.status, e.last_seen_at, e.active_until, e.active_max_until, p_nows[i], p_stale_befores[i]);
+          if lapsed is not null then
+            update queue_entries set status = 'EXPIRED', ended_at = p_nows[i], end_reason = lapsed
+            where token_id = e.token_id and status <> 'EXPIRED';
+            e := null;
+          elsif e.status = 'WAITING' then
+            update queue_entries set last_seen_at = p_nows[i] where token_id = e.token_id;
+          end if;
+        else
+          e := null;
+        end if;
+        is_new := is_new || false;
+        settled := true;
+        exit;
+      end if;
       insert into queue_entries (token_id, concert_id, user_id, order_key, status, joined_at, last_seen_at)
         values (p_token_ids[i], p_concert_id, p_user_ids[i], p_order_keys[i], 'WAITING', p_nows[i], p_nows[i])
         on conflict (concert_id, user_id) where status <> 'EXPIRED' do nothing

@@ -1,18 +1,25 @@
--- Holds a seat. A transaction-scoped lock on the user serialises their own holds (the per-user
--- limit), and the seat's conditional update treats a hold past its deadline as free. Returns
--- HELD, HOLD_LIMIT_REACHED or SEAT_UNAVAILABLE; nothing changes unless HELD.
+-- Holds a seat. A transaction-scoped lock on the user serialises their own holds, so the two
+-- limits hold however many arrive at once: at most p_max_holds live holds on this date, and at
+-- most p_max_tickets live holds plus paid seats for this concert, all dates together. The seat's
+-- conditional update treats a hold past its deadline as free. Returns HELD, HOLD_LIMIT_REACHED,
+-- TICKET_LIMIT or SEAT_UNAVAILABLE; nothing changes unless HELD.
 create or replace function hold_seat(
   p_reservation_id text, p_user_id text, p_concert_id text, p_schedule_id text, p_seat_no integer,
   p_price bigint, p_now timestamptz, p_held_until timestamptz, p_queue_token_id text, p_max_holds integer,
-  p_schedule_starts_at timestamptz
+  p_schedule_starts_at timestamptz, p_max_tickets integer
 ) returns text language plpgsql as $$
 declare
   live integer;
+  tickets integer;
 begin
   perform pg_advisory_xact_lock(hashtextextended('hold:' || p_user_id, 0));
   select count(*) into live from reservations
     where user_id = p_user_id and schedule_id = p_schedule_id and status = 'HELD' and held_until > p_now;
   if live >= p_max_holds then return 'HOLD_LIMIT_REACHED'; end if;
+  select count(*) into tickets from reservations
+    where user_id = p_user_id and concert_id = p_concert_id
+      and (status = 'CONFIRMED' or (status = 'HELD' and held_until > p_now));
+  if tickets >= p_max_tickets then return 'TICKET_LIMIT'; end if;
   update seats set status = 'HELD', reservation_id = p_reservation_id, held_until = p_held_until
     where schedule_id = p_schedule_id and seat_no = p_seat_no
       and (status = 'AVAILABLE' or (status = 'HELD' and held_until <= p_now));

@@ -40,6 +40,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('venue', 'text', (c) => c.notNull())
     .addColumn('queue_opens_at', 'timestamptz')
     .addColumn('sale_opens_at', 'timestamptz')
+    // Joining its queue needs a proof of work ('pow') or not ('none').
+    .addColumn('join_challenge', 'text', (c) => c.notNull().defaultTo('none').check(sql`join_challenge in ('none', 'pow')`))
+    // Most seats one fan may hold or have bought, all dates together; null: the deployment's default.
+    .addColumn('max_tickets_per_user', 'integer', (c) => c.check(sql`max_tickets_per_user between 1 and 1000`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addCheckConstraint('concerts_opening_order', sql`queue_opens_at <= sale_opens_at`)
     .execute()
@@ -160,7 +164,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createIndex('queue_entries_waiting_idx')
     .on('queue_entries')
-    .columns(['concert_id', 'order_key'])
+    .columns(['concert_id', 'order_key', 'token_id'])
     .where(sql.ref('status'), '=', 'WAITING')
     .execute()
   await db.schema
@@ -193,6 +197,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('token_id', 'text', (c) => c.primaryKey())
     .addColumn('concert_id', 'text', (c) => c.notNull())
     .addColumn('owed_since', 'timestamptz', (c) => c.notNull())
+    .execute()
+  // Proof-of-work solutions already used (when the queue has no Redis): each works once.
+  await db.schema
+    .createTable('used_challenges')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .execute()
   // Operators' live changes of the queue settings, over the deployment's defaults.
   await db.schema
