@@ -11,6 +11,7 @@ export const errorCodes = {
   QUEUE_TOKEN_NOT_YOURS: { status: 403, title: 'Queue token of another user' },
   QUEUE_TOKEN_WRONG_CONCERT: { status: 403, title: 'Queue token of another concert' },
   QUEUE_NOT_ADMITTED: { status: 403, title: 'Not admitted yet' },
+  SIGNUP_DISABLED: { status: 403, title: 'Sign-up disabled' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },

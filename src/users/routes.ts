@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { problems } from '../platform/http/schemas.js'
 import type { App } from '../platform/http/types.js'
 import type { UserService } from './service.js'
 
@@ -9,7 +10,9 @@ export function userRoutes(app: App, { users }: { users: UserService }) {
       schema: {
         tags: ['users'],
         summary: 'Sign up (demo): create a user and issue an access token',
-        response: { 201: Type.Object({ userId: Type.String(), accessToken: Type.String() }) },
+        description:
+          'Answers 403 SIGNUP_DISABLED where the deployment has turned demo sign-up off (SIGNUP=off): sign in with its identity provider.',
+        response: { 201: Type.Object({ userId: Type.String(), accessToken: Type.String() }), ...problems(403) },
       },
     },
     async (_request, reply) => reply.status(201).send(await users.signUp()),
