@@ -88,7 +88,7 @@ describe.each(databaseTargets)('identity provider tokens through a JWKS on $name
 
   it('when many first requests of a new subject race, then exactly one user is created and all of them get it', async () => {
     const sub = 'fan-racing'
-    const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => idpToken(keys.ES256, t.clock.now(), { sub, jti: `race-${i}` })))
+    const tokens = await Promise.all(Array.from({ length: 30 }, () => idpToken(keys.ES256, t.clock.now(), { sub })))
     const answers = await Promise.all(tokens.map((token) => me(t, token)))
     expect(answers.map((r) => r.statusCode)).toEqual(tokens.map(() => 200))
     const [user, ...others] = await usersOf(t, sub)
@@ -360,14 +360,14 @@ describe('the JWKS cache past its age, with the endpoint down or slow', () => {
         const began = performance.now()
         expect(await idp.authenticate(await idpToken(key, t.clock.now(), { sub: 'fan-stale' }))).toBe(userId)
         expect(performance.now() - began).toBeLessThan(timing.timeoutMs + 500)
-        // Within the failure cooldown nothing waits: the last good keys answer at once.
-        const again = performance.now()
+        // Within the failure cooldown no fetch is tried again: the last good keys answer at once.
+        const fetches = observed.length
         expect(await idp.authenticate(await idpToken(key, t.clock.now(), { sub: 'fan-stale' }))).toBe(userId)
-        expect(performance.now() - again).toBeLessThan(100)
         expect(await refusal(idp.authenticate(await idpToken(rotated, t.clock.now())))).toMatchObject({
           status: 503,
           code: 'DEPENDENCY_UNAVAILABLE',
         })
+        expect(observed.length).toBe(fetches)
 
         await jwks.stop()
         jwks.delayMs = 0

@@ -36,11 +36,19 @@ export interface TokenClaims {
 
 /**
  * A token of the test identity provider, signed with `key`: issued at `nowMs` (the app's clock),
- * valid five minutes, for `sub`. `header` adds to or replaces its protected header.
+ * valid five minutes, for a new subject unless `claims` name one. `header` adds to or replaces its protected header.
  */
 export function idpToken(key: SigningKey, nowMs: number, claims: TokenClaims = {}, header: Record<string, unknown> = {}): Promise<string> {
   const iat = Math.floor(nowMs / 1000)
-  const payload: Record<string, unknown> = { iss: ISSUER, aud: AUDIENCE, sub: `fan-${randomBytes(6).toString('hex')}`, iat, exp: iat + 300 }
+  // A jti of its own makes every token a new text, so none is taken from the verified-token cache by accident.
+  const payload: Record<string, unknown> = {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: `fan-${randomBytes(6).toString('hex')}`,
+    jti: randomBytes(8).toString('hex'),
+    iat,
+    exp: iat + 300,
+  }
   for (const [name, value] of Object.entries(claims)) {
     if (value === undefined) delete payload[name]
     else payload[name] = value
