@@ -42,6 +42,8 @@ import { ReservationRepository } from './reservation/repository.js'
 import { reservationRoutes } from './reservation/routes.js'
 import { ReservationService } from './reservation/service.js'
 import { AccessTokens } from './users/access-tokens.js'
+import { IdpTokens } from './users/idp-tokens.js'
+import { UserRepository } from './users/repository.js'
 import { userRoutes } from './users/routes.js'
 import { UserService } from './users/service.js'
 import { WalletRepository } from './wallet/repository.js'
@@ -118,7 +120,11 @@ function compose(
   const local = new LocalCache(clock, metrics)
   const cache: Cache = redis ? new RedisCache(redis, clock, metrics, redisPrefix) : local
   const signer = new TokenSigner(config.authSecret, clock)
-  const accessTokens = new AccessTokens(signer)
+  const userRepository = new UserRepository(db)
+  const idp =
+    config.identity &&
+    new IdpTokens(config.identity, userRepository, clock, (seconds, failed) => metrics.dependency('jwks', seconds, failed))
+  const accessTokens = new AccessTokens(signer, config.signup === 'open', idp)
   // A claim outlives any live request: its database and Redis waits are bounded.
   const idempotency = new IdempotencyService(db, clock, 4 * config.dbTimeoutMs + 2 * config.redisTimeoutMs)
 
@@ -160,7 +166,7 @@ function compose(
     metrics,
     signer,
     accessTokens,
-    users: new UserService(db, accessTokens, clock),
+    users: new UserService(userRepository, accessTokens, clock, config.signup),
     catalogRepository,
     catalog,
     queueStore,

@@ -5,6 +5,7 @@ import { type Static, Type } from 'typebox'
 import { Value } from 'typebox/value'
 import { isInMemory } from './platform/db/database.js'
 import type { QueueSettings } from './queue/settings.js'
+import { type IdentityProvider, parsePublicKey } from './users/idp-tokens.js'
 
 /** The environment variables stagedoor reads, with their defaults (the README lists them). */
 const EnvSchema = Type.Object({
@@ -17,6 +18,11 @@ const EnvSchema = Type.Object({
   AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ADMIN_KEY: Type.Optional(Type.String({ minLength: 16 })),
   DEMO_DATA: Type.Boolean({ default: true }),
+  SIGNUP: Type.Union([Type.Literal('open'), Type.Literal('off')], { default: 'open' }),
+  AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  AUTH_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   QUEUE_STRATEGY: Type.Union([Type.Literal('rate'), Type.Literal('cap'), Type.Literal('hybrid')], {
     default: 'hybrid',
   }),
@@ -60,6 +66,10 @@ export interface Config {
   /** True when the admin key was generated here and should be shown to the operator. */
   adminKeyGenerated: boolean
   demoData: boolean
+  /** `off`: no demo sign-up, and demo access tokens are refused; fans sign in with the identity provider. */
+  signup: 'open' | 'off'
+  /** The identity provider whose JWTs are accepted as Bearer tokens, if any. */
+  identity?: IdentityProvider
   queue: QueueSettings
   holdTtlS: number
   holdMaxPerUser: number
@@ -119,6 +129,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && !e.ADMIN_KEY) {
     throw new ConfigError('invalid configuration: ADMIN_KEY is required when DATABASE_URL is set')
   }
+  const identity = identityOf(e)
+  if (e.SIGNUP === 'off' && !identity) {
+    throw new ConfigError('invalid configuration: SIGNUP=off needs AUTH_JWKS_URL or AUTH_PUBLIC_KEY, else no one can sign in')
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -130,6 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
     adminKey: e.ADMIN_KEY ?? embeddedSecret(e.DATA_DIR, 'admin-key'),
     adminKeyGenerated: !e.ADMIN_KEY,
     demoData: e.DEMO_DATA,
+    signup: e.SIGNUP,
+    identity,
     queue: {
       strategy: e.QUEUE_STRATEGY,
       admitPerTick: e.QUEUE_ADMIT_PER_TICK,
@@ -153,6 +169,33 @@ export function loadConfig(env: Env = process.env): Config {
     overloadLagMs: e.OVERLOAD_LAG_MS,
     logLevel: e.LOG_LEVEL,
   }
+}
+
+/** The identity provider of AUTH_*: a key source (exactly one) with its issuer and audience, or none at all. */
+function identityOf(e: Static<typeof EnvSchema>): IdentityProvider | undefined {
+  const { AUTH_JWKS_URL: jwksUrl, AUTH_PUBLIC_KEY: pem, AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience } = e
+  if (jwksUrl && pem) throw new ConfigError('invalid configuration: set AUTH_JWKS_URL or AUTH_PUBLIC_KEY, not both')
+  const source = jwksUrl ? 'AUTH_JWKS_URL' : pem ? 'AUTH_PUBLIC_KEY' : undefined
+  if (!source) {
+    // An issuer or audience alone checks nothing: most likely the key variable is misspelt.
+    if (issuer) throw new ConfigError('invalid configuration: AUTH_ISSUER is set without AUTH_JWKS_URL or AUTH_PUBLIC_KEY')
+    if (audience) throw new ConfigError('invalid configuration: AUTH_AUDIENCE is set without AUTH_JWKS_URL or AUTH_PUBLIC_KEY')
+    return undefined
+  }
+  if (!issuer) throw new ConfigError(`invalid configuration: AUTH_ISSUER is required with ${source}`)
+  if (!audience) throw new ConfigError(`invalid configuration: AUTH_AUDIENCE is required with ${source}`)
+  if (jwksUrl) {
+    if (!URL.canParse(jwksUrl)) throw new ConfigError(`invalid configuration: AUTH_JWKS_URL=${JSON.stringify(jwksUrl)}: not a URL`)
+    return { keys: { jwksUrl }, issuer, audience }
+  }
+  // A one-line variable may carry the PEM's line breaks as \n.
+  const publicKey = pem!.replaceAll('\\n', '\n')
+  try {
+    parsePublicKey(publicKey)
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: AUTH_PUBLIC_KEY: ${(err as Error).message}`)
+  }
+  return { keys: { publicKey }, issuer, audience }
 }
 
 /** A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). */

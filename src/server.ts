@@ -18,7 +18,9 @@ async function main() {
   await app.listen({ port: config.port, host: config.host })
 
   const store = config.databaseUrl ? 'PostgreSQL' : `PGlite in ${isInMemory(config.dataDir) ? 'memory' : config.dataDir}`
-  app.log.info({ database: store, queue: config.redisUrl ? 'redis' : 'database' }, 'stagedoor ready')
+  // Who can sign in is the first thing to check on a deployment that went live.
+  const identity = config.identity?.issuer ?? 'none (demo tokens only)'
+  app.log.info({ database: store, queue: config.redisUrl ? 'redis' : 'database', signup: config.signup, identity }, 'stagedoor ready')
   if (config.adminKeyGenerated) {
     app.log.info(`admin key (X-Admin-Key): ${config.adminKey}`)
   }

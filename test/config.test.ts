@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,6 +6,12 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'stagedoor-config-'))
+
+const spki = (key: { export(options: { type: 'spki'; format: 'pem' }): string | Buffer }) =>
+  String(key.export({ type: 'spki', format: 'pem' }))
+const ed25519Pem = spki(generateKeyPairSync('ed25519').publicKey)
+const jwksUrl = 'https://idp.example.com/realms/stagedoor/protocol/openid-connect/certs'
+const idp = { AUTH_ISSUER: 'https://idp.example.com/realms/stagedoor', AUTH_AUDIENCE: 'stagedoor-api' }
 
 describe('configuration', () => {
   it('when nothing is set, then the embedded defaults of the spec apply', () => {
@@ -26,6 +33,8 @@ describe('configuration', () => {
       },
       holdTtlS: 300,
       holdMaxPerUser: 4,
+      signup: 'open',
+      identity: undefined,
     })
   })
 
@@ -52,6 +61,8 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://localhost/db'],
     ['REDIS_URL', 'localhost:6379'],
     ['AUTH_SECRET', 'short'],
+    ['SIGNUP', 'closed'],
+    ['AUTH_JWKS_URL', 'ftp://idp.example.com/certs'],
   ])('when %s=%s, then start-up stops with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ DATA_DIR: 'memory://', [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ DATA_DIR: 'memory://', [name]: value })).toThrow(new RegExp(`^invalid configuration:[\\s\\S]*${name}`))
@@ -81,5 +92,48 @@ describe('configuration', () => {
     const second = loadConfig({ DATA_DIR: dir })
     expect(second.authSecret).toBe(first.authSecret)
     expect(second.adminKey).toBe(first.adminKey)
+  })
+
+  it('when an identity provider is given by its JWKS URL, issuer and audience, then it is configured', () => {
+    const config = loadConfig({ DATA_DIR: 'memory://', AUTH_JWKS_URL: jwksUrl, ...idp, SIGNUP: 'off' })
+    expect(config.identity).toEqual({ keys: { jwksUrl }, issuer: idp.AUTH_ISSUER, audience: idp.AUTH_AUDIENCE })
+    expect(config.signup).toBe('off')
+  })
+
+  it('when the public key comes on one line with \\n for its line breaks, then it is read as the PEM it is', () => {
+    const config = loadConfig({ DATA_DIR: 'memory://', AUTH_PUBLIC_KEY: ed25519Pem.replaceAll('\n', '\\n'), ...idp })
+    expect(config.identity).toEqual({ keys: { publicKey: ed25519Pem }, issuer: idp.AUTH_ISSUER, audience: idp.AUTH_AUDIENCE })
+  })
+
+  it.each([
+    ['AUTH_ISSUER', { AUTH_JWKS_URL: jwksUrl, AUTH_AUDIENCE: idp.AUTH_AUDIENCE }, /AUTH_ISSUER is required with AUTH_JWKS_URL/],
+    ['AUTH_AUDIENCE', { AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: idp.AUTH_ISSUER }, /AUTH_AUDIENCE is required with AUTH_JWKS_URL/],
+    ['AUTH_ISSUER', { AUTH_PUBLIC_KEY: ed25519Pem, AUTH_AUDIENCE: idp.AUTH_AUDIENCE }, /AUTH_ISSUER is required with AUTH_PUBLIC_KEY/],
+    ['AUTH_AUDIENCE', { AUTH_PUBLIC_KEY: ed25519Pem, AUTH_ISSUER: idp.AUTH_ISSUER }, /AUTH_AUDIENCE is required with AUTH_PUBLIC_KEY/],
+    ['AUTH_JWKS_URL', { AUTH_JWKS_URL: jwksUrl, AUTH_PUBLIC_KEY: ed25519Pem, ...idp }, /AUTH_JWKS_URL or AUTH_PUBLIC_KEY, not both/],
+    ['AUTH_ISSUER', { AUTH_ISSUER: idp.AUTH_ISSUER }, /AUTH_ISSUER is set without AUTH_JWKS_URL or AUTH_PUBLIC_KEY/],
+    ['AUTH_AUDIENCE', { AUTH_AUDIENCE: idp.AUTH_AUDIENCE }, /AUTH_AUDIENCE is set without/],
+    ['AUTH_JWKS_URL', { AUTH_JWKS_URL: 'https://', ...idp }, /AUTH_JWKS_URL="https:\/\/": not a URL/],
+    ['SIGNUP', { SIGNUP: 'off' }, /SIGNUP=off needs AUTH_JWKS_URL or AUTH_PUBLIC_KEY/],
+  ])('when the identity settings lack or clash (%s), then start-up stops naming it', (_, env, message) => {
+    expect(() => loadConfig({ DATA_DIR: 'memory://', ...env })).toThrow(ConfigError)
+    expect(() => loadConfig({ DATA_DIR: 'memory://', ...env })).toThrow(message)
+  })
+
+  it.each([
+    ['not a key', 'hello'],
+    ['an RSA key under 2048 bits', spki(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey)],
+    ['an EC key on P-384', spki(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey)],
+    ['a private key', String(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }))],
+  ])('when AUTH_PUBLIC_KEY is %s, then start-up stops naming it', (_, pem) => {
+    expect(() => loadConfig({ DATA_DIR: 'memory://', AUTH_PUBLIC_KEY: pem, ...idp })).toThrow(/^invalid configuration: AUTH_PUBLIC_KEY: /)
+  })
+
+  it.each([
+    ['RSA 2048', spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)],
+    ['EC P-256', spki(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)],
+    ['Ed25519', ed25519Pem],
+  ])('when AUTH_PUBLIC_KEY is a %s public key, then it is accepted', (_, pem) => {
+    expect(loadConfig({ DATA_DIR: 'memory://', AUTH_PUBLIC_KEY: pem, ...idp }).identity).toMatchObject({ keys: { publicKey: pem } })
   })
 })

@@ -13,6 +13,7 @@ export const errorCodes = {
   QUEUE_NOT_ADMITTED: { status: 403, title: 'Not admitted yet' },
   CHALLENGE_REQUIRED: { status: 403, title: 'Challenge required' },
   CHALLENGE_FAILED: { status: 403, title: 'Challenge failed' },
+  SIGNUP_DISABLED: { status: 403, title: 'Sign-up disabled' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },

@@ -47,7 +47,7 @@ export class Metrics {
 
   readonly dependencyDuration = new Histogram({
     name: 'stagedoor_dependency_duration_seconds',
-    help: 'Time of one call to a dependency (database statement, Redis script), by dependency',
+    help: 'Time of one call to a dependency (database statement, Redis script, JWKS fetch), by dependency',
     labelNames: ['dependency'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
@@ -101,7 +101,7 @@ export class Metrics {
     this.#observer(this.httpDuration, `d\u0000${route}\u0000${method}`, { route, method }).observe(seconds)
   }
 
-  dependency(dependency: 'database' | 'redis', seconds: number, failed: boolean) {
+  dependency(dependency: 'database' | 'redis' | 'jwks', seconds: number, failed: boolean) {
     this.#observer(this.dependencyDuration, `dep\u0000${dependency}`, { dependency }).observe(seconds)
     if (failed) this.#child(this.dependencyErrors, `err\u0000${dependency}`, { dependency }).inc()
   }

@@ -27,6 +27,8 @@ export class TokenSigner {
   readonly #verify: (token: string) => Record<string, unknown>
   /** Verified payloads by token, oldest first (a Map keeps insertion order). */
   readonly #verified = new Map<string, Readonly<Record<string, unknown>>>()
+  /** The header segment every token signed here starts with, dot included. */
+  readonly #header: string
 
   constructor(
     secret: string,
@@ -41,6 +43,12 @@ export class TokenSigner {
       ignoreExpiration: true,
       ignoreNotBefore: true,
     })
+    this.#header = this.#sign({}).split('.')[0] + '.'
+  }
+
+  /** Whether a token is shaped like one of ours (our header), so it is worth verifying here. Says nothing of its validity. */
+  hasOwnHeader(token: string): boolean {
+    return token.startsWith(this.#header)
   }
 
   /** `issuedAtMs` fixes the issue time, so the same claims always give the same token. */

@@ -16,7 +16,9 @@ declare module 'fastify' {
  * concert (`QueueService.admit`: 404, 403, and one store round trip that slides the admission).
  */
 export const gatedHook = (accessTokens: AccessTokens, queue: QueueService) => async (request: FastifyRequest) => {
-  request.userId = accessTokens.authenticate(request.headers.authorization)
+  const user = accessTokens.authenticate(request.headers.authorization)
+  // Awaited only for an identity provider's token not yet verified: the gate is on every booking request.
+  request.userId = typeof user === 'string' ? user : await user
   request.queueClaims = queue.verifyToken(request.headers['queue-token'] as string | undefined)
 }
 

@@ -8,7 +8,12 @@ declare module 'fastify' {
   }
 }
 
-/** onRequest hook: a valid Bearer access token, else 401. Runs before the body is read, so 401 comes before 400. */
+/**
+ * onRequest hook: a valid Bearer access token, else 401. Runs before the body is read, so 401
+ * comes before 400. Only a token still to be verified is awaited: a demo token, or one verified
+ * before, is known at once.
+ */
 export const userHook = (tokens: AccessTokens) => async (request: FastifyRequest) => {
-  request.userId = tokens.authenticate(request.headers.authorization)
+  const user = tokens.authenticate(request.headers.authorization)
+  request.userId = typeof user === 'string' ? user : await user
 }

@@ -1,32 +1,20 @@
-import type { Kysely } from 'kysely'
 import type { Clock } from '../platform/clock.js'
-import { newId } from '../platform/ids.js'
+import { AppError } from '../platform/errors.js'
 import type { AccessTokens } from './access-tokens.js'
+import type { UserRepository } from './repository.js'
 
-interface UsersTable {
-  id: string
-  created_at: Date
-}
-
-export interface UserTables {
-  users: UsersTable
-}
-
-/** Who the fans are: demo sign-up creates a user and issues its access token. */
+/** Who the fans are: demo sign-up creates a user and issues its access token, unless sign-up is off. */
 export class UserService {
   constructor(
-    private readonly db: Kysely<UserTables>,
+    private readonly users: UserRepository,
     private readonly accessTokens: AccessTokens,
     private readonly clock: Clock,
+    private readonly signup: 'open' | 'off',
   ) {}
 
   async signUp(): Promise<{ userId: string; accessToken: string }> {
-    const now = this.clock.now()
-    const userId = newId('usr', now)
-    await this.db
-      .insertInto('users')
-      .values({ id: userId, created_at: new Date(now) })
-      .execute()
+    if (this.signup === 'off') throw new AppError('SIGNUP_DISABLED', 'demo sign-up is off: sign in with the identity provider')
+    const userId = await this.users.create(this.clock.now())
     return { userId, accessToken: this.accessTokens.issue(userId) }
   }
 }

@@ -13,7 +13,12 @@ export async function registerOpenApi(app: App, version: string) {
       },
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'From POST /v1/users' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "From POST /v1/users (demo), or the deployment's identity provider",
+          },
           queueToken: { type: 'apiKey', in: 'header', name: 'Queue-Token', description: 'From the waiting room' },
           adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' },
         },

@@ -6,11 +6,16 @@ import { type Kysely, sql } from 'kysely'
  * applied at every start.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  // users
+  // users: a demo sign-up has no identity; a user of the identity provider has its issuer and
+  // subject, unique, so the same person is always the same user
   await db.schema
     .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('idp_issuer', 'text')
+    .addColumn('idp_subject', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .addUniqueConstraint('users_identity_unique', ['idp_issuer', 'idp_subject'])
+    .addCheckConstraint('users_identity_whole', sql`(idp_issuer is null) = (idp_subject is null)`)
     .execute()
 
   // wallet: a balance per user, and its ledger
