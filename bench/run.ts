@@ -85,6 +85,11 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       HOLD_TTL_S: '900',
       QUEUE_ACTIVE_IDLE_S: '1800',
       QUEUE_WAITING_IDLE_S: '1800',
+      // The limiters run, as in production, but high enough never to refuse the load generator.
+      RATE_SIGNUP_PER_MIN: '1000000',
+      RATE_JOIN_PER_MIN: '1000000',
+      RATE_HOLD_PER_MIN: '1000000',
+      TICKETS_PER_USER: '1000',
     },
     30_000,
     inspectPort ? [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] : nodeArgs,
