@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -278,7 +278,8 @@ describe('refusals before a request exists, over a real socket', () => {
 
 describe('files of the embedded database', () => {
   it('when DATA_DIR is created, then it and the secrets in it are readable by their owner only', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'stagedoor-modes-')), 'data')
+    const parent = mkdtempSync(join(tmpdir(), 'stagedoor-modes-'))
+    const dataDir = join(parent, 'data')
     loadConfig({ DATA_DIR: dataDir })
     expect(statSync(dataDir).mode & 0o777).toBe(0o700)
     expect(statSync(join(dataDir, 'auth-secret')).mode & 0o777).toBe(0o600)
@@ -288,6 +289,7 @@ describe('files of the embedded database', () => {
       expect(statSync(join(dataDir, 'pgdata')).mode & 0o777).toBe(0o700)
     } finally {
       await database.close()
+      rmSync(parent, { recursive: true, force: true })
     }
   })
 })
