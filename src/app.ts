@@ -311,7 +311,7 @@ export async function buildApp({
   userRoutes(app, components)
   catalogRoutes(app, { catalog: components.catalog, adminKey })
   queueRoutes(app, { queue, accessTokens, adminKey })
-  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser })
+  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, adminKey })
   walletRoutes(app, components)
   paymentRoutes(app, components)
   return app

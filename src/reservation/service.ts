@@ -74,6 +74,16 @@ export class ReservationService {
   async dates(admission: Admission, concertId: string): Promise<BookableDate[]> {
     const concert = await this.catalog.concert(concertId)
     await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
+    return this.withFreeSeats(concertId)
+  }
+
+  /** The same dates for operators, without the gate: an unknown concert is 404. */
+  async datesForOperators(concertId: string): Promise<BookableDate[]> {
+    if (!(await this.catalog.concert(concertId))) throw notFound('concert')
+    return this.withFreeSeats(concertId)
+  }
+
+  private async withFreeSeats(concertId: string): Promise<BookableDate[]> {
     const schedules = await this.catalog.upcomingSchedules(concertId)
     const taken = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, async () =>
       Object.fromEntries(
