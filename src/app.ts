@@ -45,6 +45,7 @@ import { UserService } from './users/service.js'
 import { WalletRepository } from './wallet/repository.js'
 import { walletRoutes } from './wallet/routes.js'
 import { WalletService } from './wallet/service.js'
+import { webRoutes } from './web/routes.js'
 
 /** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
 const HOUSEKEEPING_MS = 5000
@@ -314,5 +315,6 @@ export async function buildApp({
   reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, adminKey })
   walletRoutes(app, components)
   paymentRoutes(app, components)
+  await webRoutes(app)
   return app
 }
