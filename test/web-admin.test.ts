@@ -19,6 +19,7 @@ describe('the operator console in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('That admin key was not accepted.')
     await page.getByLabel('Admin key').fill(testSecrets.ADMIN_KEY)
     await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign out' }).waitFor()
     // The key is kept for the tab only.
     expect(await stored(page, 'sessionStorage', 'stagedoor.adminKey')).toBe(testSecrets.ADMIN_KEY)
     expect(await stored(page, 'localStorage', 'stagedoor.adminKey')).toBeNull()

@@ -71,12 +71,12 @@ describe('fan pages in Chromium', () => {
       expect(left.statusCode).toBe(204)
     }
     // The page asks again as each answer's pollAfterMs says (a second this near the front).
-    await expect.poll(() => place.textContent(), { timeout: 10_000 }).toContain('You are number 2 in line')
+    await expect.poll(() => place.textContent()).toContain('You are number 2 in line')
     await expect.poll(() => page.getByRole('progressbar', { name: 'Progress in line' }).getAttribute('value')).toBe('3')
     await shot('second')
 
     await t.app.inject({ method: 'DELETE', url: '/v1/queue', headers: { 'queue-token': ahead[3]!.queueToken } })
-    await expect.poll(() => place.textContent(), { timeout: 10_000 }).toContain('You are number 1 in line')
+    await expect.poll(() => place.textContent()).toContain('You are number 1 in line')
     await shot('first')
     await context.close()
   })

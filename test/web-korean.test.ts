@@ -12,8 +12,8 @@ describe('fan pages in a Korean browser', () => {
     const { page, shot, context } = await openBrowser(t, w, 'korean', { locale: 'ko-KR' })
 
     await page.goto('/')
-    expect(await pageLanguage(page)).toBe('ko')
     await page.getByRole('heading', { name: '공연' }).waitFor()
+    await expect.poll(() => pageLanguage(page)).toBe('ko')
     await shot('concerts')
     await page.getByRole('link', { name: '한밤의 메아리' }).click()
     await page.getByRole('button', { name: '대기열 참가' }).click()
@@ -43,7 +43,7 @@ describe('fan pages in a Korean browser', () => {
     await page.getByRole('heading', { name: 'My tickets' }).waitFor()
     await page.reload()
     await page.getByRole('link', { name: 'My tickets' }).waitFor()
-    expect(await pageLanguage(page)).toBe('en')
+    await expect.poll(() => pageLanguage(page)).toBe('en')
     expect(await page.getByRole('button', { name: '한국어' }).count()).toBe(1)
     await context.close()
   })

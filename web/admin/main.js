@@ -39,7 +39,6 @@ function App() {
   const [key, setKey] = useState(keptKey)
   const [refusal, setRefusal] = useState()
   const t = strings[lang]
-  useEffect(() => applyLanguage(lang, false), [])
   useEffect(() => {
     document.title = t.title
   }, [t])
@@ -71,4 +70,6 @@ function App() {
   `
 }
 
+// The root element names the language before anything is drawn.
+applyLanguage(initialLanguage(), false)
 render(html`<${App} />`, document.getElementById('app'))

@@ -26,7 +26,6 @@ function App() {
     addEventListener('hashchange', onHash)
     return () => removeEventListener('hashchange', onHash)
   }, [])
-  useEffect(() => applyLanguage(lang, false), [])
   useEffect(() => {
     request('GET', '/v1/concerts').then((body) => setConcerts(body.items), setProblem)
   }, [])
@@ -54,4 +53,6 @@ function App() {
   `
 }
 
+// The root element names the language before anything is drawn.
+applyLanguage(initialLanguage(), false)
 render(html`<${App} />`, document.getElementById('app'))
