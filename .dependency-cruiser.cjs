@@ -12,6 +12,8 @@ const allowed = {
   reservation: ['catalog', 'idempotency', 'queue', 'users'],
   wallet: ['idempotency', 'users'],
   payment: ['idempotency', 'queue', 'reservation', 'users'],
+  // Serves the pages and their files; the pages speak to the others only over HTTP.
+  web: [],
 }
 const components = Object.keys(allowed)
 

@@ -49,6 +49,7 @@ import { UserService } from './users/service.js'
 import { WalletRepository } from './wallet/repository.js'
 import { walletRoutes } from './wallet/routes.js'
 import { WalletService } from './wallet/service.js'
+import { webRoutes } from './web/routes.js'
 
 /** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
 const HOUSEKEEPING_MS = 5000
@@ -346,8 +347,9 @@ export async function buildApp({
   userRoutes(app, { users: components.users, signupPerMin: rateLimits.signupPerMin })
   catalogRoutes(app, { catalog: components.catalog, adminKey, ticketsPerUser: config.ticketsPerUser })
   queueRoutes(app, { queue, accessTokens, adminKey, joinPerMin: rateLimits.joinPerMin })
-  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, holdPerMin: rateLimits.holdPerMin })
+  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, holdPerMin: rateLimits.holdPerMin, adminKey })
   walletRoutes(app, components)
   paymentRoutes(app, components)
+  await webRoutes(app)
   return app
 }

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { sharedTestApp } from './support/app.js'
 import { pgliteTarget } from './support/stores.js'
 
-/** `METHOD /path` of every registered route (HEAD and the documentation's own routes aside). */
+/** The web pages and the files they load: served by the app, but not part of its API. */
+const isPageOrFile = (path: string) => path === '/' || /^\/(admin|fan|shared|vendor)(\/|$)/.test(path)
+
+/** `METHOD /path` of every registered API route (HEAD, the documentation's own routes and the pages aside). */
 function registeredRoutes(tree: string): string[] {
   const stack: string[] = []
   const routes: string[] = []
@@ -14,7 +17,7 @@ function registeredRoutes(tree: string): string[] {
     stack.length = depth
     stack.push(match[2]!)
     const path = stack.join('').replace(/:(\w+)/g, '{$1}')
-    if (path.startsWith('/docs') || path === '/openapi.json') continue
+    if (path.startsWith('/docs') || path === '/openapi.json' || isPageOrFile(path)) continue
     for (const method of (match[3] ?? '').split(', ')) if (method && method !== 'HEAD') routes.push(`${method} ${path}`)
   }
   return routes

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admittedFans, createConcert, createUser, holdSeat, joinQueue, json, seatMap, sharedTestApp } from './support/app.js'
+import { admin, admittedFans, createConcert, createUser, holdSeat, joinQueue, json, seatMap, sharedTestApp } from './support/app.js'
 import { databaseTargets } from './support/stores.js'
 
 const env = { QUEUE_ADMIT_PER_TICK: '1000', QUEUE_MAX_ACTIVE: '10000', HOLD_TTL_S: '120', HOLD_MAX_PER_USER: '4' }
@@ -88,6 +88,22 @@ describe.each(databaseTargets)('seats and holds on $name', (target) => {
     expect(json(await holdSeat(t, headers, scheduleId, 1))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED', position: 1 })
     expect(json(await seatMap(t, headers, scheduleId))).toMatchObject({ status: 403, code: 'QUEUE_NOT_ADMITTED' })
     expect(json(await holdSeat(t, waiting.auth, scheduleId, 1))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
+  })
+
+  it("when an operator asks for a concert's dates, then each comes with its free seats, with no queue token; a wrong key is 401", async () => {
+    const { concertId, scheduleId } = await createConcert(t)
+    const [fan] = await admittedFans(t, concertId, 1)
+    expect((await holdSeat(t, fan!.headers, scheduleId, 3)).statusCode).toBe(201)
+    const dates = await t.app.inject({ url: `/v1/admin/concerts/${concertId}/schedules`, headers: admin })
+    expect(dates.statusCode).toBe(200)
+    expect(json(dates).items).toEqual([{ scheduleId, startsAt: expect.any(String), availableSeats: 49, totalSeats: 50 }])
+    const wrongKey = await t.app.inject({
+      url: `/v1/admin/concerts/${concertId}/schedules`,
+      headers: { 'x-admin-key': 'not-the-key-0123456789' },
+    })
+    expect(json(wrongKey)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' })
+    const unknown = await t.app.inject({ url: '/v1/admin/concerts/con_unknown/schedules', headers: admin })
+    expect(json(unknown)).toMatchObject({ status: 404, code: 'NOT_FOUND' })
   })
 
   it('when a 60,000-seat date is asked for, then one compact answer carries the whole map', async () => {

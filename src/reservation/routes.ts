@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ScheduleLayout } from '../catalog/repository.js'
+import { adminHook } from '../platform/http/admin.js'
 import { perMinute } from '../platform/http/rate-limits.js'
 import { DateTime, Id, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
 import type { App } from '../platform/http/types.js'
@@ -8,7 +9,7 @@ import type { QueueService } from '../queue/service.js'
 import type { AccessTokens } from '../users/access-tokens.js'
 import { userHook } from '../users/hooks.js'
 import type { Reservation } from './repository.js'
-import { ReservationService, type SeatMap } from './service.js'
+import { type BookableDate, ReservationService, type SeatMap } from './service.js'
 
 const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
 const ReservationStatus = Type.Union([Type.Literal('HELD'), Type.Literal('CONFIRMED'), Type.Literal('EXPIRED'), Type.Literal('RELEASED')])
@@ -22,6 +23,19 @@ const ReservationSchema = Type.Object({
   heldUntil: DateTime,
   createdAt: DateTime,
 })
+
+const DatesSchema = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      scheduleId: Type.String(),
+      startsAt: DateTime,
+      availableSeats: Type.Integer(),
+      totalSeats: Type.Integer(),
+    }),
+  ),
+})
+
+const datesView = (dates: BookableDate[]) => ({ items: dates.map((d) => ({ ...d, startsAt: d.startsAt.toISOString() })) })
 
 /** Above this many seats the seat map defaults to the compact form. */
 const FULL_FORM_MAX_SEATS = 1000
@@ -82,6 +96,7 @@ export function reservationRoutes(
     holdTtlS,
     holdMaxPerUser,
     holdPerMin,
+    adminKey,
   }: {
     reservations: ReservationService
     queue: QueueService
@@ -89,6 +104,7 @@ export function reservationRoutes(
     holdTtlS: number
     holdMaxPerUser: number
     holdPerMin: number
+    adminKey: string
   },
 ) {
   const gated = { onRequest: gatedHook(accessTokens, queue) }
@@ -103,27 +119,25 @@ export function reservationRoutes(
         description: 'Gated: needs an ACTIVE Queue-Token for this concert.',
         security: security.gated,
         params: Type.Object({ concertId: Id }),
-        response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                scheduleId: Type.String(),
-                startsAt: DateTime,
-                availableSeats: Type.Integer(),
-                totalSeats: Type.Integer(),
-              }),
-            ),
-          }),
-          ...problems(401, 403, 404),
-        },
+        response: { 200: DatesSchema, ...problems(401, 403, 404) },
       },
     },
-    async (request) => ({
-      items: (await reservations.dates(admissionOf(request), request.params.concertId)).map((d) => ({
-        ...d,
-        startsAt: d.startsAt.toISOString(),
-      })),
-    }),
+    async (request) => datesView(await reservations.dates(admissionOf(request), request.params.concertId)),
+  )
+
+  app.get(
+    '/v1/admin/concerts/:concertId/schedules',
+    {
+      onRequest: adminHook(adminKey),
+      schema: {
+        tags: ['admin'],
+        summary: 'Upcoming dates of a concert, with free seats',
+        security: security.admin,
+        params: Type.Object({ concertId: Id }),
+        response: { 200: DatesSchema, ...problems(401, 404) },
+      },
+    },
+    async (request) => datesView(await reservations.datesForOperators(request.params.concertId)),
   )
 
   app.get(
