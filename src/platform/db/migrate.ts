@@ -16,7 +16,7 @@ const FUNCTIONS_LOCK = 0x5d_f0_0c_71
 /**
  * Applies pending migrations in order (Kysely takes a lock, so processes that start together
  * apply each once), then every database function from the given folders: one `.sql` file per
- * function, each a `create or replace function`, so applying them again changes nothing.
+ * function, each replacing its earlier form in place, so applying them again changes nothing.
  */
 export async function migrateToLatest(db: Db, functionDirs: URL[]): Promise<void> {
   // Name the schema: otherwise Kysely takes a migration table in any schema of the database for ours.
