@@ -10,6 +10,7 @@
  *   BENCH_PROFILE=1  a CPU profile of each scenario's measured window (through the service's
  *                    inspector), drawn as a flame graph by 0x: bench/profiles/<store>/<scenario>/flamegraph.html
  *   BENCH_NODE_ARGS  extra node flags for the service
+ *   BENCH_RATE_LIMITS=off  the service's rate limits off (by default they count, set too high to refuse)
  */
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
@@ -85,10 +86,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       HOLD_TTL_S: '900',
       QUEUE_ACTIVE_IDLE_S: '1800',
       QUEUE_WAITING_IDLE_S: '1800',
-      // The limiters run, as in production, but high enough never to refuse the load generator.
-      RATE_SIGNUP_PER_MIN: '1000000',
-      RATE_JOIN_PER_MIN: '1000000',
-      RATE_HOLD_PER_MIN: '1000000',
+      // The limiters run, as in production, but high enough never to refuse the load generator
+      // (BENCH_RATE_LIMITS=off turns them off, to see what they cost).
+      ...Object.fromEntries(
+        ['RATE_SIGNUP_PER_MIN', 'RATE_JOIN_PER_MIN', 'RATE_HOLD_PER_MIN'].map((k) => [
+          k,
+          process.env.BENCH_RATE_LIMITS === 'off' ? '0' : '1000000',
+        ]),
+      ),
       TICKETS_PER_USER: '1000',
     },
     30_000,

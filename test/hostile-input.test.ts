@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/platform/db/database.js'
@@ -286,6 +287,8 @@ describe('files of the embedded database', () => {
     expect(statSync(join(dataDir, 'admin-key')).mode & 0o777).toBe(0o600)
     const database = openDatabase({ dataDir })
     try {
+      // The embedded database has made its files once it answers.
+      await sql`select 1`.execute(database.db)
       expect(statSync(join(dataDir, 'pgdata')).mode & 0o777).toBe(0o700)
     } finally {
       await database.close()
