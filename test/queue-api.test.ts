@@ -76,8 +76,7 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
   it('when a token is forged, missing, or an access token, then status is 401', async () => {
     const { concertId } = await createConcert(t)
     const [u] = await queuedFans(t, concertId, 1)
-    const [header, payload] = u!.queueToken.split('.')
-    const forged = `${header}.${payload}.${'A'.repeat(43)}`
+    const forged = `${u!.queueToken.slice(0, u!.queueToken.lastIndexOf('.'))}.${'A'.repeat(43)}`
     for (const token of [forged, 'garbage', u!.accessToken]) {
       expect(json(await queueStatus(t, token))).toMatchObject({ status: 401, code: 'QUEUE_TOKEN_INVALID' })
     }

@@ -8,7 +8,7 @@ const MAX_TOKEN_LENGTH = 8192
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i
 
 /**
- * Bearer access tokens: who the user is. A token shaped like ours (our JWT header) is a demo
+ * Bearer access tokens: who the user is. A token shaped like ours (`sd1.` first) is a demo
  * token, checked at once without a promise, as it is on every gated request; any other goes to
  * the identity provider when one is configured. With demo sign-up off, demo tokens are refused
  * too, even ones issued before: only the provider's people stand in line.

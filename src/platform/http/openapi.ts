@@ -16,8 +16,7 @@ export async function registerOpenApi(app: App, version: string) {
           bearerAuth: {
             type: 'http',
             scheme: 'bearer',
-            bearerFormat: 'JWT',
-            description: "From POST /v1/users (demo), or the deployment's identity provider",
+            description: "From POST /v1/users (demo, a compact stagedoor token), or the deployment's identity provider (a JWT)",
           },
           queueToken: { type: 'apiKey', in: 'header', name: 'Queue-Token', description: 'From the waiting room' },
           adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' },
