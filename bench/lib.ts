@@ -22,6 +22,8 @@ export interface Row {
   /** The service process's CPU time (user + system) per request, in microseconds. */
   cpuUs?: number
   ratio?: number
+  /** The ratio to the floor route of the same shape (a join to the write floor, reads to the read floor). */
+  floorRatio?: number
 }
 
 /** A running service: where to send requests, and which process to charge their CPU time to. */
@@ -154,9 +156,9 @@ export async function driveFixed(target: Target, scenario: string, path: string)
   )
 }
 
-export async function startBare(): Promise<Target & { stop(): Promise<void> }> {
+export async function startBare(script = 'bare-server.ts', args: string[] = []): Promise<Target & { stop(): Promise<void> }> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-server.ts', import.meta.url).pathname, String(port)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL(`./${script}`, import.meta.url).pathname, String(port), ...args], {
     stdio: 'inherit',
   })
   const url = `http://127.0.0.1:${port}`
@@ -187,11 +189,11 @@ export function machine() {
 
 export function table(rows: Row[]): string {
   const lines = [
-    '| scenario | store | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to ceiling |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | store | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to ceiling | ratio to floor |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.cpuUs ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} |`,
+        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.cpuUs ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} | ${r.floorRatio === undefined ? '' : r.floorRatio.toFixed(2)} |`,
     ),
   ]
   return lines.join('\n')
