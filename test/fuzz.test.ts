@@ -20,7 +20,12 @@ async function state(t: TestApp) {
       (select count(*)::int from idempotency_keys) as idempotency_keys,
       (select count(*)::int from queue_entries) as queue_entries,
       (select count(*)::int from queue_entries where status = 'EXPIRED') as ended_entries,
-      (select count(*)::int from queue_settings) as queue_settings`.execute(t.app.components.database.db)
+      (select count(*)::int from queue_settings) as queue_settings,
+      (select count(*)::int from queue_owed_ends) as owed_ends,
+      (select count(*)::int from used_challenges) as used_challenges,
+      (select string_agg(join_challenge || ':' || coalesce(max_tickets_per_user, 0), ',' order by id) from concerts) as concert_rules`.execute(
+    t.app.components.database.db,
+  )
   return rows[0]!
 }
 
@@ -75,6 +80,10 @@ describe.each(databaseTargets)('generated requests on $name', (target) => {
       ['POST', '/v1/admin/concerts/{id}/schedules'],
       ['GET', '/v1/admin/concerts/{id}/queue'],
       ['PATCH', '/v1/admin/concerts/{id}/queue'],
+      ['PATCH', '/v1/admin/concerts/{id}'],
+      ['GET', '/v1/admin/concerts/{id}/schedules'],
+      ['GET', '/v1/concerts/{id}/queue/challenge'],
+      ['GET', '/metrics'],
     )
     // Credentials are real or not, so requests get past authentication as often as not.
     const headers = fc.record(

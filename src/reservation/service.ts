@@ -84,7 +84,7 @@ export class ReservationService {
   async dates(admission: Admission, concertId: string): Promise<BookableDate[]> {
     const concert = await this.catalog.concert(concertId)
     await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
-    return this.bookableDates(concertId).then((dates) => dates.map(({ soldSeats: _, ...date }) => date))
+    return (await this.bookableDates(concertId)).map(({ soldSeats: _, ...date }) => date)
   }
 
   /** The same dates for operators, without the gate: an unknown concert is 404. */
