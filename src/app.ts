@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
@@ -23,7 +22,9 @@ import { AppError } from './platform/errors.js'
 import { healthRoutes, metricsRoute } from './platform/http/health.js'
 import { registerOpenApi } from './platform/http/openapi.js'
 import { clientErrorHandler, frameworkErrors, installErrorHandling } from './platform/http/problems.js'
+import { requestLoggers } from './platform/http/request-logger.js'
 import { checkPathAndQuery, parseJsonBody, requestIdOf, validatorCompilers } from './platform/http/requests.js'
+import { API_HEADERS } from './platform/http/security-headers.js'
 import type { App } from './platform/http/types.js'
 import { Metrics } from './platform/metrics.js'
 import { Periodic } from './platform/periodic.js'
@@ -235,6 +236,8 @@ export async function buildApp({
 
   const app = Fastify({
     logger,
+    // Request loggers bind the request id when they first log, not on every request.
+    ...(logger ? { childLoggerFactory: requestLoggers } : {}),
     requestIdHeader: false,
     genReqId: requestIdOf,
     bodyLimit: 64 * 1024,
@@ -264,17 +267,12 @@ export async function buildApp({
     done()
   })
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
+    reply.headers(API_HEADERS).header('x-request-id', request.id)
     if (lifecycle.closing) {
       reply.header('connection', 'close')
       return done(new AppError('SHUTTING_DOWN', 'this process is shutting down; retry'))
     }
     done()
-  })
-  await app.register(helmet, {
-    // No page of ours is ever framed; the API's own documents load nothing from elsewhere.
-    frameguard: { action: 'deny' },
-    contentSecurityPolicy: { directives: { frameAncestors: ["'none'"] } },
   })
   await app.register(underPressure, {
     maxEventLoopDelay: config.overloadLagMs,
@@ -332,6 +330,8 @@ export async function buildApp({
     global: false,
     ...(redis ? { redis, nameSpace: `${redisPrefix ?? 'sd:'}rate:` } : {}),
     skipOnError: true,
+    // The limit is told when it refuses (429, Retry-After and the RateLimit headers), not on every answer.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
   })

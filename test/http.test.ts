@@ -43,6 +43,37 @@ describe('HTTP conventions', () => {
   })
 })
 
+describe('request ids in the logs', () => {
+  /** An app logging JSON lines at `level` into an array. */
+  async function loggingApp(level: string) {
+    const lines: Record<string, unknown>[] = []
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }
+    const app = await buildApp({ config: await testConfig(pgliteTarget), clock: new ManualClock(), logger: { level, stream } })
+    app.get('/boom', async () => {
+      throw new Error('boom')
+    })
+    return { app, lines }
+  }
+
+  it('when a request logs at a level that is on, then each of its lines carries its request id', async () => {
+    const { app, lines } = await loggingApp('warn')
+    await app.inject({ url: '/v1/concerts', headers: { 'x-request-id': 'quiet-1' } })
+    await app.inject({ url: '/boom', headers: { 'x-request-id': 'loud-1' } })
+    await app.close()
+    expect(lines.filter((l) => l.reqId === 'quiet-1')).toEqual([])
+    const loud = lines.filter((l) => l.msg !== undefined && l.level === 50)
+    expect(loud.length).toBeGreaterThan(0)
+    for (const line of loud) expect(line.reqId).toBe('loud-1')
+  })
+
+  it('when request logging is on, then the incoming and completed lines carry the request id', async () => {
+    const { app, lines } = await loggingApp('info')
+    await app.inject({ url: '/v1/concerts', headers: { 'x-request-id': 'seen-1' } })
+    await app.close()
+    expect(lines.filter((l) => l.reqId === 'seen-1').map((l) => l.msg)).toEqual(['incoming request', 'request completed'])
+  })
+})
+
 describe('5xx answers never leak internals', () => {
   it('when a handler fails unexpectedly, then 500 says only that an internal error occurred', async () => {
     const app = await buildApp({ config: await testConfig(pgliteTarget), clock: new ManualClock() })

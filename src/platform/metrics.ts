@@ -9,16 +9,21 @@ export interface QueueGaugeValues {
   p50WaitSeconds: number | null
 }
 
-type Child = { inc(): void }
+/** A count kept in a plain number on the hot path and added to its counter when it is read. */
+interface Tally<L extends string> {
+  labels: Record<L, string>
+  n: number
+}
 
 /**
  * The app's Prometheus registry (one per app, so several apps can share a process in tests).
- * Series are prefixed `stagedoor_`; the README lists them and ops/grafana draws them. Labelled
- * children on hot paths are bound once, so a request does no label hashing.
+ * Series are prefixed `stagedoor_`; the README lists them and ops/grafana draws them. Counts on
+ * hot paths are plain numbers that a scrape adds to their counters, so a request does no label
+ * hashing.
  */
 export class Metrics {
   readonly registry = new Registry()
-  readonly #children = new Map<string, Child>()
+  readonly #tallies = new Map<Counter<string>, Map<string, Tally<string>>>()
   readonly #observers = new Map<string, { observe(v: number): void }>()
   #queueFigures: (() => Promise<QueueGaugeValues[]>) | undefined
   #queueScrape: Promise<void> | undefined
@@ -28,6 +33,7 @@ export class Metrics {
     help: 'Cache reads by cache name and outcome: local hit, Redis hit, or a load from the source',
     labelNames: ['cache', 'result'] as const,
     registers: [this.registry],
+    collect: this.#flush(),
   })
 
   readonly httpRequests = new Counter({
@@ -35,6 +41,7 @@ export class Metrics {
     help: 'Requests answered, by route, method and status',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
+    collect: this.#flush(),
   })
 
   readonly httpDuration = new Histogram({
@@ -58,6 +65,7 @@ export class Metrics {
     help: 'Failed calls to a dependency (refused, timed out, or an error it returned), by dependency',
     labelNames: ['dependency'] as const,
     registers: [this.registry],
+    collect: this.#flush(),
   })
 
   readonly holds = new Counter({
@@ -93,17 +101,17 @@ export class Metrics {
   }
 
   cacheRead(cache: string, result: 'local' | 'redis' | 'load') {
-    this.#child(this.cacheRequests, `c\u0000${cache}\u0000${result}`, { cache, result }).inc()
+    this.#count(this.cacheRequests, `${cache}\u0000${result}`, { cache, result })
   }
 
   request(route: string, method: string, status: number, seconds: number) {
-    this.#child(this.httpRequests, `r\u0000${route}\u0000${method}\u0000${status}`, { route, method, status: String(status) }).inc()
+    this.#count(this.httpRequests, `${route}\u0000${method}\u0000${status}`, { route, method, status: String(status) })
     this.#observer(this.httpDuration, `d\u0000${route}\u0000${method}`, { route, method }).observe(seconds)
   }
 
   dependency(dependency: 'database' | 'redis' | 'jwks', seconds: number, failed: boolean) {
     this.#observer(this.dependencyDuration, `dep\u0000${dependency}`, { dependency }).observe(seconds)
-    if (failed) this.#child(this.dependencyErrors, `err\u0000${dependency}`, { dependency }).inc()
+    if (failed) this.#count(this.dependencyErrors, dependency, { dependency })
   }
 
   hold(concert: string, outcome: string) {
@@ -114,13 +122,32 @@ export class Metrics {
     this.payments.labels({ concert, outcome }).inc()
   }
 
-  #child<L extends string>(counter: Counter<L>, key: string, labels: Record<L, string>): Child {
-    let child = this.#children.get(key)
-    if (!child) {
-      child = counter.labels(labels)
-      this.#children.set(key, child)
+  #count<L extends string>(counter: Counter<L>, key: string, labels: Record<L, string>) {
+    const tallies = this.#talliesOf(counter)
+    const tally = tallies.get(key)
+    if (tally) tally.n++
+    else tallies.set(key, { labels, n: 1 })
+  }
+
+  #talliesOf(counter: Counter<string>): Map<string, Tally<string>> {
+    let tallies = this.#tallies.get(counter)
+    if (!tallies) {
+      tallies = new Map()
+      this.#tallies.set(counter, tallies)
     }
-    return child
+    return tallies
+  }
+
+  /** A counter's collect: the tallies since its last read are added to it. */
+  #flush() {
+    const metrics = this
+    return function (this: Counter<string>) {
+      for (const tally of metrics.#talliesOf(this).values()) {
+        if (tally.n === 0) continue
+        this.inc(tally.labels, tally.n)
+        tally.n = 0
+      }
+    }
   }
 
   #observer<L extends string>(histogram: Histogram<L>, key: string, labels: Record<L, string>) {

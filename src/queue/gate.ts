@@ -1,5 +1,6 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AccessTokens } from '../users/access-tokens.js'
+import { authenticateThen } from '../users/hooks.js'
 import type { QueueService } from './service.js'
 import type { QueueClaims } from './tokens.js'
 
@@ -15,12 +16,16 @@ declare module 'fastify' {
  * 401, before the body is read. The route's use case then admits the request for the resource's
  * concert (`QueueService.admit`: 404, 403, and one store round trip that slides the admission).
  */
-export const gatedHook = (accessTokens: AccessTokens, queue: QueueService) => async (request: FastifyRequest) => {
-  const user = accessTokens.authenticate(request.headers.authorization)
-  // Awaited only for an identity provider's token not yet verified: the gate is on every booking request.
-  request.userId = typeof user === 'string' ? user : await user
-  request.queueClaims = queue.verifyToken(request.headers['queue-token'] as string | undefined)
-}
+export const gatedHook =
+  (accessTokens: AccessTokens, queue: QueueService) => (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) =>
+    authenticateThen(accessTokens, request, done, () => {
+      try {
+        request.queueClaims = queue.verifyToken(request.headers['queue-token'] as string | undefined)
+      } catch (err) {
+        return done(err as Error)
+      }
+      done()
+    })
 
 /** The verified credentials a gated use case receives. */
 export interface Admission {

@@ -46,8 +46,9 @@ export function queueRoutes(
     {
       onRequest: userHook(accessTokens),
       // A join may come without a body: it is then an empty one.
-      preValidation: async (request) => {
+      preValidation: (request, _reply, done) => {
         request.body ??= {}
+        done()
       },
       ...perMinute(joinPerMin),
       schema: {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
+import { pageHeaders } from '../platform/http/security-headers.js'
 import type { App } from '../platform/http/types.js'
 
 /** The page sources (fan and operator), plain ES modules served as they are. */
@@ -66,6 +67,14 @@ function loadPage(file: string): Page {
 
 /** The fan pages at `/`, the operator console at `/admin`, their modules and the vendor files. */
 export async function webRoutes(app: App) {
+  // helmet's headers for the pages and every file they load; a page then sets its own policy.
+  await app.register(async (web) => {
+    web.addHook('onRequest', pageHeaders)
+    await pageAndFileRoutes(web)
+  })
+}
+
+async function pageAndFileRoutes(app: App) {
   await app.register(fastifyStatic, {
     root: WEB_ROOT,
     prefix: '/',

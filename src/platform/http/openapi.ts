@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { pageHeaders } from './security-headers.js'
 import type { App } from './types.js'
 
 export async function registerOpenApi(app: App, version: string) {
@@ -24,6 +25,6 @@ export async function registerOpenApi(app: App, version: string) {
       },
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: pageHeaders } })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }

@@ -59,7 +59,9 @@ function badTextAt(value: unknown, path: string): { field: string; why: string }
     return undefined
   }
   if (typeof value !== 'object' || value === null) return undefined
-  for (const [key, child] of Object.entries(value)) {
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const child = (value as Record<string, unknown>)[key]
     const at = path ? `${path}.${key}` : key
     if (FORBIDDEN_KEYS.has(key)) return { field: at, why: 'is not allowed' }
     const keyProblem = badTextAt(key, at)
@@ -93,9 +95,14 @@ export function parseJsonBody(_request: FastifyRequest, text: string, done: (err
 }
 
 /** preValidation hook: path parameters and query strings hold no NUL and no lone surrogate. */
-export async function checkPathAndQuery(request: FastifyRequest) {
-  assertText(request.params, 'path')
-  assertText(request.query, 'query')
+export function checkPathAndQuery(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
+  try {
+    assertText(request.params, 'path')
+    assertText(request.query, 'query')
+  } catch (err) {
+    return done(err as Error)
+  }
+  done()
 }
 
 /** Longest incoming X-Request-Id used as the request's id; a longer or odd one is replaced. */
