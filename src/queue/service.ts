@@ -43,6 +43,22 @@ export interface ConcertDirectory {
   list(): Promise<QueueConcert[]>
 }
 
+/**
+ * What a status answer needs of its concert, besides the entry itself: read from memory by every
+ * poll, and looked up again (once for all the polls waiting on it) when older than
+ * POLL_CONTEXT_MS. The parts come from caches of their own that are already up to 1 s old.
+ */
+interface PollContext {
+  concert: QueueConcert
+  settings: QueueSettings
+  inventory: { availableSeats: number; soldOut: boolean }
+  /** Admissions per second, observed or promised (see admissionRate). */
+  perSecond: number
+  loadedAt: number
+}
+
+const POLL_CONTEXT_MS = 250
+
 /** An end owed by a payment is left to the paying request this long before the loop takes it. */
 const OWED_END_GRACE_MS = 2000
 const RECENT_TTL_MS = 1000
@@ -64,6 +80,8 @@ const queueTokenEnded = () => new AppError('QUEUE_TOKEN_EXPIRED', 'the queue tok
  */
 export class QueueService {
   #arrivals = 0
+  readonly #contexts = new Map<string, PollContext>()
+  readonly #contextLoads = new Map<string, Promise<PollContext>>()
 
   constructor(
     private readonly store: QueueStore,
@@ -100,7 +118,9 @@ export class QueueService {
       joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
     }
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
-    return { created: joined.created, status: await this.view(token, concert, joined.state, now, settings) }
+    const perSecond = await this.admissionRate(concertId, now, settings)
+    const context = { concert, settings, inventory, perSecond, loadedAt: now }
+    return { created: joined.created, status: this.view(token, context, joined.state, now) }
   }
 
   /** A proof-of-work challenge to solve before joining a concert that asks for one. */
@@ -122,13 +142,38 @@ export class QueueService {
     }
   }
 
+  /** Where the token stands: one store round trip; the concert's side is read from memory. */
   async status(token: string | undefined): Promise<QueueStatus> {
     const claims = this.tokens.verify(token)
-    const concert = await this.concert(claims.concertId)
-    const settings = await this.settings.of(claims.concertId)
+    const known = this.pollContext(claims.concertId)
+    const context = known instanceof Promise ? await known : known
     const now = this.clock.now()
-    const state = await this.store.status(claims.concertId, claims.tokenId, now, settings, claims)
-    return this.view(token!, concert, state, now, settings)
+    const state = await this.store.status(claims.concertId, claims.tokenId, now, context.settings, claims)
+    return this.view(token!, context, state, now)
+  }
+
+  /** The concert's side of a status answer: from memory while fresh, else looked up once for every poll waiting. */
+  private pollContext(concertId: string): PollContext | Promise<PollContext> {
+    const context = this.#contexts.get(concertId)
+    if (context && this.clock.now() - context.loadedAt < POLL_CONTEXT_MS) return context
+    let load = this.#contextLoads.get(concertId)
+    if (!load) {
+      load = this.loadPollContext(concertId).finally(() => this.#contextLoads.delete(concertId))
+      this.#contextLoads.set(concertId, load)
+    }
+    return load
+  }
+
+  private async loadPollContext(concertId: string): Promise<PollContext> {
+    const now = this.clock.now()
+    const concert = await this.concert(concertId)
+    const settings = await this.settings.of(concertId)
+    const inventory = await this.inventory(concertId)
+    const perSecond = await this.admissionRate(concertId, now, settings)
+    const context = { concert, settings, inventory, perSecond, loadedAt: now }
+    if (this.#contexts.size >= 10_000) this.#contexts.clear()
+    this.#contexts.set(concertId, context)
+    return context
   }
 
   /** Leaves the line or gives up the active slot. Leaving twice is not an error. */
@@ -222,7 +267,10 @@ export class QueueService {
 
   async configure(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     await this.concert(concertId)
-    return this.settings.update(concertId, patch)
+    const settings = await this.settings.update(concertId, patch)
+    // This process's polls see the change at once; the others' within a tick.
+    this.#contexts.delete(concertId)
+    return settings
   }
 
   /**
@@ -269,8 +317,7 @@ export class QueueService {
     return concert
   }
 
-  private async view(token: string, concert: QueueConcert, state: EntryState, now: number, settings: QueueSettings): Promise<QueueStatus> {
-    const inventory = await this.inventory(concert.concertId)
+  private view(token: string, { concert, settings, inventory, perSecond }: PollContext, state: EntryState, now: number): QueueStatus {
     const base = { token, concertId: concert.concertId, availableSeats: inventory.availableSeats }
     const pollCap = Math.min(MAX_POLL_MS, Math.floor((settings.waitingIdleS * 1000) / 3))
     switch (state.state) {
@@ -308,7 +355,6 @@ export class QueueService {
             activeUntil: null,
           }
         }
-        const perSecond = await this.admissionRate(concert.concertId, now, settings)
         const etaSeconds = Math.ceil(state.position / perSecond)
         return {
           ...base,
