@@ -12,6 +12,12 @@ const SLIDE_GRANULARITY = '1000 milliseconds'
  * next batch, so under a crowd each round trip carries many joins or polls.
  */
 const BATCHES_IN_FLIGHT = 2
+/**
+ * A process's copy of a concert's line is taken again when older than this (or ten times what
+ * taking it cost, for a very long line), and at once after this process changes the line.
+ */
+const LINE_COPY_MS = 1000
+const MIN_ORDER_KEY = '-9223372036854775808'
 
 type EntryStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED'
 
@@ -48,6 +54,48 @@ interface StateRow {
   end_reason?: EndReason | null
   active_until: Date | null
   ahead: number | null
+}
+
+/** A status poll's row: a waiting entry within the process's copy of the line has no count but its order. */
+interface PollRow extends StateRow {
+  token_id: string | null
+  order_key: string | number | null
+}
+
+/**
+ * The waiting line of a concert as one statement saw it, in order: a poll's position is where its
+ * entry sorts here, found by binary search, so polls do not count the line. Positions change only
+ * when entries leave the line (admission, leaving, expiry), and this process takes a new copy
+ * after it does any of those; another process's changes show within LINE_COPY_MS.
+ */
+class LineCopy {
+  constructor(
+    readonly keys: Float64Array,
+    readonly tokens: string[],
+    readonly takenAt: number,
+    readonly ttlMs: number,
+  ) {}
+
+  get lastKey(): string {
+    return this.keys.length === 0 ? MIN_ORDER_KEY : String(this.keys[this.keys.length - 1])
+  }
+
+  get lastToken(): string {
+    return this.tokens.at(-1) ?? ''
+  }
+
+  /** How many entries of the copy sort before (key, token). */
+  ahead(key: number, token: string): number {
+    let lo = 0
+    let hi = this.keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const k = this.keys[mid]!
+      if (k < key || (k === key && this.tokens[mid]! < token)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
 }
 
 type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean }
@@ -99,6 +147,10 @@ const toJoin = (row: JoinRow): JoinResult | undefined =>
 export class DbQueueStore implements QueueStore {
   readonly #joins: Coalescer<JoinCall, JoinRow>
   readonly #polls: Coalescer<StatusCall, StateRow>
+  readonly #lines = new Map<string, LineCopy>()
+  readonly #lineLoads = new Map<string, { promise: Promise<LineCopy>; version: number }>()
+  /** Bumped by this process's changes to a concert's line: a copy taken before one is not kept. */
+  readonly #lineVersions = new Map<string, number>()
 
   constructor(private readonly db: Kysely<QueueTables>) {
     const options = { maxInFlight: BATCHES_IN_FLIGHT }
@@ -121,6 +173,9 @@ export class DbQueueStore implements QueueStore {
   }
 
   private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
+    // New entries sort after the copy of the line, unless they join the shuffled pre-queue.
+    const line = this.#lines.get(concertId)
+    if (line && calls.some((c) => c.mayCreate && c.orderKey <= Number(line.lastKey))) this.lineChanged(concertId)
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
         ${calls.map((c) => c.orderKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
@@ -129,12 +184,66 @@ export class DbQueueStore implements QueueStore {
   }
 
   private async statusMany(concertId: string, calls: StatusCall[]): Promise<StateRow[]> {
-    const { rows } = await sql<StateRow>`
+    const line = await this.lineOf(concertId, calls[0]!.now)
+    const { rows } = await sql<PollRow>`
       select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
         ${SEEN_GRANULARITY}::interval, ${calls.map((c) => c.entry.userId)}::text[],
-        ${calls.map((c) => new Date(c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[])`.execute(this.db)
+        ${calls.map((c) => new Date(c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
+        ${line.lastKey}::bigint, ${line.lastToken})`.execute(this.db)
+    if (rows.some((r) => r.end_reason === 'WAITING_IDLE')) this.lineChanged(concertId)
+    for (const row of rows) {
+      if (row.status !== 'WAITING') continue
+      // After the copy's end: counted from there; within it: where it sorts in the copy.
+      row.ahead = row.ahead !== null ? line.keys.length + row.ahead : line.ahead(Number(row.order_key), row.token_id!)
+    }
     return rows
+  }
+
+  /** This process's copy of the concert's waiting line: kept while fresh, else taken once for every poll waiting. */
+  private async lineOf(concertId: string, now: number): Promise<LineCopy> {
+    const line = this.#lines.get(concertId)
+    if (line && now - line.takenAt < line.ttlMs && now >= line.takenAt) return line
+    const version = this.#lineVersions.get(concertId) ?? 0
+    const load = this.#lineLoads.get(concertId)
+    if (load && load.version === version) return load.promise
+    const promise = this.copyLine(concertId, now).then((copy) => {
+      if (this.#lineLoads.get(concertId)?.promise === promise) this.#lineLoads.delete(concertId)
+      if ((this.#lineVersions.get(concertId) ?? 0) === version) {
+        if (this.#lines.size >= 1000) this.#lines.clear()
+        this.#lines.set(concertId, copy)
+      }
+      return copy
+    })
+    promise.catch(() => this.#lineLoads.delete(concertId))
+    this.#lineLoads.set(concertId, { promise, version })
+    return promise
+  }
+
+  private async copyLine(concertId: string, now: number): Promise<LineCopy> {
+    const started = performance.now()
+    const rows = await this.db
+      .selectFrom('queue_entries')
+      .select(['order_key', 'token_id'])
+      .where('concert_id', '=', concertId)
+      .where('status', '=', 'WAITING')
+      .orderBy('order_key')
+      .orderBy('token_id')
+      .execute()
+    const keys = new Float64Array(rows.length)
+    const tokens = new Array<string>(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      keys[i] = Number(rows[i]!.order_key)
+      tokens[i] = rows[i]!.token_id
+    }
+    return new LineCopy(keys, tokens, now, Math.max(LINE_COPY_MS, 10 * (performance.now() - started)))
+  }
+
+  /** This process changed the concert's line: its copy is taken again on the next poll. */
+  private lineChanged(concertId: string) {
+    this.#lineVersions.set(concertId, (this.#lineVersions.get(concertId) ?? 0) + 1)
+    this.#lines.delete(concertId)
+    if (this.#lineVersions.size >= 10_000) this.#lineVersions.clear()
   }
 
   async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
@@ -171,18 +280,21 @@ export class DbQueueStore implements QueueStore {
         returning e.lapsed`.execute(db)
       return rows.length === 1 && rows[0]!.lapsed === null
     }
-    if (!promotesOnFree(s)) return endEntry(this.db)
-    return this.db.transaction().execute(async (trx) => {
-      // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
-      await this.lockTick(trx, concertId)
-      const ended = await endEntry(trx)
-      if (ended) await this.admitNext(trx, concertId, now, s)
-      return ended
-    })
+    const ended = !promotesOnFree(s)
+      ? await endEntry(this.db)
+      : await this.db.transaction().execute(async (trx) => {
+          // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
+          await this.lockTick(trx, concertId)
+          const live = await endEntry(trx)
+          if (live) await this.admitNext(trx, concertId, now, s)
+          return live
+        })
+    if (ended) this.lineChanged(concertId)
+    return ended
   }
 
   async tick(concertId: string, now: number, s: QueueSettings): Promise<TickResult> {
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx): Promise<TickResult> => {
       await trx
         .insertInto('queue_ticks')
         .values({ concert_id: concertId, last_tick_at: 0 })
@@ -197,6 +309,8 @@ export class DbQueueStore implements QueueStore {
       const admitted = await this.admitNext(trx, concertId, now, s)
       return { ran: true, admitted, expired }
     })
+    if (result.admitted + result.expired > 0) this.lineChanged(concertId)
+    return result
   }
 
   async recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions> {

@@ -3,11 +3,13 @@
 -- found lapsed is ended with its reason. A token of which there is no trace at all is put back
 -- in line at the order key it was issued with (p_user_ids, p_joined_ats, p_order_keys), unless
 -- its user has joined again since. Returns one row per poll, in order; status is null for a
--- token that is not this concert's.
+-- token that is not this concert's. The caller knows the line up to (p_after_key, p_after_token)
+-- (a copy taken moments ago): a waiting entry up to there comes back with its order and no
+-- count; one after it with the count of those ahead of it from that point on.
 create or replace function queue_status_many(
   p_concert_id text, p_token_ids text[], p_nows timestamptz[], p_stale_befores timestamptz[], p_seen_granularity interval,
-  p_user_ids text[], p_joined_ats timestamptz[], p_order_keys bigint[]
-) returns table (idx integer, status text, end_reason text, active_until timestamptz, ahead integer)
+  p_user_ids text[], p_joined_ats timestamptz[], p_order_keys bigint[], p_after_key bigint, p_after_token text
+) returns table (idx integer, status text, end_reason text, active_until timestamptz, token_id text, order_key bigint, ahead integer)
 language plpgsql as $$
 #variable_conflict use_column
 begin
@@ -21,7 +23,7 @@ begin
       select r.token_id, r.now, r.stale_before, r.idx::integer
       from unnest(p_token_ids, p_nows, p_stale_befores) with ordinality as r(token_id, now, stale_before, idx)
     ), e as (
-      select req.idx, req.now, req.stale_before, q.token_id, q.status, q.end_reason, q.active_until,
+      select req.idx, req.now, req.stale_before, q.token_id, q.order_key, q.status, q.end_reason, q.active_until,
         queue_lapse_reason(q.status, q.last_seen_at, q.active_until, q.active_max_until, req.now, req.stale_before) as lapsed
       from req left join queue_entries q on q.token_id = req.token_id and q.concert_id = p_concert_id
     ), ended as (
@@ -33,8 +35,9 @@ begin
         and q.last_seen_at < e.now - p_seen_granularity
     )
     select e.idx, case when e.lapsed is null then e.status else 'EXPIRED' end, coalesce(e.lapsed, e.end_reason),
-      e.active_until, p.ahead
-    from e left join queue_positions(p_concert_id, array(select token_id from e where status = 'WAITING' and lapsed is null)) p
+      e.active_until, e.token_id, e.order_key, p.ahead
+    from e left join queue_positions_after(p_concert_id, array(select token_id from e where status = 'WAITING' and lapsed is null),
+        p_after_key, p_after_token) p
       on p.token_id = e.token_id and e.status = 'WAITING' and e.lapsed is null
     order by e.idx;
 end $$
