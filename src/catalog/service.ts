@@ -94,6 +94,9 @@ const loadConcert = (c: StoredConcert): Concert => ({
 
 /** Concerts, their dates and seat maps. Reads are cached; writes invalidate. */
 export class CatalogService {
+  /** Each cached list of dates with its times read back as Dates, once per list rather than per call. */
+  readonly #parsedSchedules = new WeakMap<object, ScheduleSummary[]>()
+
   constructor(
     private readonly repository: CatalogRepository,
     private readonly seats: SeatInventory,
@@ -137,7 +140,12 @@ export class CatalogService {
     const stored = await this.cache.get(keys.schedules(concertId), SCHEDULES_TTL_MS, async () =>
       (await this.repository.upcomingSchedules(concertId, new Date(now))).map((s) => ({ ...s, startsAt: s.startsAt.toISOString() })),
     )
-    return stored.map((s) => ({ ...s, startsAt: new Date(s.startsAt) })).filter((s) => s.startsAt.getTime() > now)
+    let parsed = this.#parsedSchedules.get(stored)
+    if (!parsed) {
+      parsed = stored.map((s) => ({ ...s, startsAt: new Date(s.startsAt) }))
+      this.#parsedSchedules.set(stored, parsed)
+    }
+    return parsed.filter((s) => s.startsAt.getTime() > now)
   }
 
   /**

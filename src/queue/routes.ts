@@ -6,7 +6,7 @@ import type { App } from '../platform/http/types.js'
 import type { AccessTokens } from '../users/access-tokens.js'
 import { userHook } from '../users/hooks.js'
 import { MAX_PAYLOAD_LENGTH } from './challenges.js'
-import type { QueueService, QueueStatus } from './service.js'
+import type { QueueService } from './service.js'
 import { QueueSettingsPatchSchema, QueueSettingsSchema } from './settings.js'
 
 const QueueStatusSchema = Type.Object({
@@ -32,8 +32,6 @@ const ChallengeSchema = Type.Object(
   },
   { additionalProperties: true },
 )
-
-const statusView = (s: QueueStatus) => ({ ...s, activeUntil: s.activeUntil?.toISOString() ?? null })
 
 export function queueRoutes(
   app: App,
@@ -67,7 +65,7 @@ export function queueRoutes(
     },
     async (request, reply) => {
       const { created, status } = await queue.join(request.userId, request.params.concertId, request.body.altcha)
-      return reply.status(created ? 201 : 200).send(statusView(status))
+      return reply.status(created ? 201 : 200).send(status)
     },
   )
 
@@ -94,7 +92,7 @@ export function queueRoutes(
         response: { 200: QueueStatusSchema, ...problems(401) },
       },
     },
-    async (request) => statusView(await queue.status(request.headers['queue-token'] as string | undefined)),
+    (request) => queue.status(request.headers['queue-token'] as string | undefined),
   )
 
   app.delete(

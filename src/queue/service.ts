@@ -17,7 +17,8 @@ export interface QueueStatus {
   position: number | null
   etaSeconds: number | null
   pollAfterMs: number | null
-  activeUntil: Date | null
+  /** When the admission ends unless used (RFC 3339), while ACTIVE. */
+  activeUntil: string | null
   /** Seats of the concert neither held nor sold (at most 1 s old). */
   availableSeats: number
 }
@@ -317,56 +318,38 @@ export class QueueService {
     return concert
   }
 
+  /** One literal per answer: spreading a base object and adding fields is slow in V8, and this is every poll. */
   private view(token: string, { concert, settings, inventory, perSecond }: PollContext, state: EntryState, now: number): QueueStatus {
-    const base = { token, concertId: concert.concertId, availableSeats: inventory.availableSeats }
     const pollCap = Math.min(MAX_POLL_MS, Math.floor((settings.waitingIdleS * 1000) / 3))
-    switch (state.state) {
-      case 'EXPIRED':
-        return { ...base, status: 'EXPIRED', position: null, etaSeconds: null, pollAfterMs: null, activeUntil: null }
-      case 'ACTIVE':
-        return {
-          ...base,
-          status: 'ACTIVE',
-          position: 0,
-          etaSeconds: 0,
-          pollAfterMs: clamp(Math.floor((state.activeUntil - now) / 2), MIN_POLL_MS, MAX_POLL_MS),
-          activeUntil: new Date(state.activeUntil),
-        }
-      case 'WAITING': {
-        // The fan keeps the place: if seats come back (a hold expires), the line moves again.
-        if (inventory.soldOut) {
-          return {
-            ...base,
-            status: 'SOLD_OUT',
-            position: state.position,
-            etaSeconds: null,
-            pollAfterMs: SOLD_OUT_POLL_MS,
-            activeUntil: null,
-          }
-        }
-        if (inPrequeue(concert, now)) {
-          const untilSale = concert.saleOpensAt!.getTime() - now
-          return {
-            ...base,
-            status: 'WAITING',
-            position: null,
-            etaSeconds: Math.ceil(untilSale / 1000),
-            pollAfterMs: clamp(untilSale, MIN_POLL_MS, pollCap),
-            activeUntil: null,
-          }
-        }
-        const etaSeconds = Math.ceil(state.position / perSecond)
-        return {
-          ...base,
-          status: 'WAITING',
-          position: state.position,
-          etaSeconds,
-          // Near the front, ask often; far back, rarely — but always before the idle limit.
-          pollAfterMs: clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap),
-          activeUntil: null,
-        }
-      }
+    let status: QueueStatus['status'] = 'WAITING'
+    let position: number | null = null
+    let etaSeconds: number | null = null
+    let pollAfterMs: number | null = null
+    let activeUntil: string | null = null
+    if (state.state === 'EXPIRED') {
+      status = 'EXPIRED'
+    } else if (state.state === 'ACTIVE') {
+      status = 'ACTIVE'
+      position = 0
+      etaSeconds = 0
+      pollAfterMs = clamp(Math.floor((state.activeUntil - now) / 2), MIN_POLL_MS, MAX_POLL_MS)
+      activeUntil = new Date(state.activeUntil).toISOString()
+    } else if (inventory.soldOut) {
+      // The fan keeps the place: if seats come back (a hold expires), the line moves again.
+      status = 'SOLD_OUT'
+      position = state.position
+      pollAfterMs = SOLD_OUT_POLL_MS
+    } else if (inPrequeue(concert, now)) {
+      const untilSale = concert.saleOpensAt!.getTime() - now
+      etaSeconds = Math.ceil(untilSale / 1000)
+      pollAfterMs = clamp(untilSale, MIN_POLL_MS, pollCap)
+    } else {
+      position = state.position
+      etaSeconds = Math.ceil(state.position / perSecond)
+      // Near the front, ask often; far back, rarely — but always before the idle limit.
+      pollAfterMs = clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap)
     }
+    return { token, concertId: concert.concertId, status, position, etaSeconds, pollAfterMs, activeUntil, availableSeats: inventory.availableSeats }
   }
 
   /**

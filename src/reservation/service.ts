@@ -120,7 +120,7 @@ export class ReservationService {
     )
     return schedules.map((s) => {
       const { taken, sold } = counts[s.scheduleId] ?? { taken: 0, sold: 0 }
-      return { ...s, availableSeats: s.totalSeats - taken, soldSeats: sold }
+      return { availableSeats: s.totalSeats - taken, soldSeats: sold, ...s }
     })
   }
 
