@@ -349,7 +349,16 @@ export class QueueService {
       // Near the front, ask often; far back, rarely — but always before the idle limit.
       pollAfterMs = clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap)
     }
-    return { token, concertId: concert.concertId, status, position, etaSeconds, pollAfterMs, activeUntil, availableSeats: inventory.availableSeats }
+    return {
+      token,
+      concertId: concert.concertId,
+      status,
+      position,
+      etaSeconds,
+      pollAfterMs,
+      activeUntil,
+      availableSeats: inventory.availableSeats,
+    }
   }
 
   /**
