@@ -3,8 +3,8 @@ import type { Clock } from './clock.js'
 
 /** Every token signed here starts with this: the format's version, so a later one can be told apart. */
 const PREFIX = 'sd1.'
-/** Verified (or signed here) tokens kept, so a token polled again is not checked again. */
-const VERIFIED_CACHE_SIZE = 50_000
+/** Verified (or signed here) tokens kept, so a token polled again is not checked again: two generations of this many. */
+const VERIFIED_GENERATION_SIZE = 25_000
 /** The longest token worth looking at: anything longer is refused before any work. */
 const MAX_TOKEN_LENGTH = 2048
 
@@ -28,7 +28,14 @@ export interface TokenPayload {
  */
 export class TokenSigner {
   /** Verified payloads by token, oldest first (a Map keeps insertion order). */
-  readonly #verified = new Map<string, Readonly<TokenPayload>>()
+  /**
+   * Two generations: lookups read both, new entries go to the young one, and when it is full the
+   * old one is dropped whole. A token in use is found again within a generation and moves up, so
+   * it stays; evicting one entry at a time from a Map instead walks the holes deletions leave,
+   * which costs more than the HMAC it saves.
+   */
+  #young = new Map<string, Readonly<TokenPayload>>()
+  #old = new Map<string, Readonly<TokenPayload>>()
   readonly #key: KeyObject
 
   constructor(
@@ -56,7 +63,11 @@ export class TokenSigner {
 
   /** The payload of a token of this `typ`, or why it was refused. */
   verify(typ: string, token: string): TokenPayload | VerifyFailure {
-    let payload = this.#verified.get(token)
+    let payload = this.#young.get(token)
+    if (payload === undefined) {
+      payload = this.#old.get(token)
+      if (payload !== undefined) this.#remember(token, payload)
+    }
     if (payload === undefined) {
       const checked = this.#check(token)
       if (!checked) return 'invalid'
@@ -92,7 +103,10 @@ export class TokenSigner {
   }
 
   #remember(token: string, payload: Readonly<TokenPayload>) {
-    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!)
-    this.#verified.set(token, payload)
+    if (this.#young.size >= VERIFIED_GENERATION_SIZE) {
+      this.#old = this.#young
+      this.#young = new Map()
+    }
+    this.#young.set(token, payload)
   }
 }
