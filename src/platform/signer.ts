@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto'
 import type { Clock } from './clock.js'
+import { Generations } from './generations.js'
 
 /** Every token signed here starts with this: the format's version, so a later one can be told apart. */
 const PREFIX = 'sd1.'
@@ -28,14 +29,7 @@ export interface TokenPayload {
  */
 export class TokenSigner {
   /** Verified payloads by token, oldest first (a Map keeps insertion order). */
-  /**
-   * Two generations: lookups read both, new entries go to the young one, and when it is full the
-   * old one is dropped whole. A token in use is found again within a generation and moves up, so
-   * it stays; evicting one entry at a time from a Map instead walks the holes deletions leave,
-   * which costs more than the HMAC it saves.
-   */
-  #young = new Map<string, Readonly<TokenPayload>>()
-  #old = new Map<string, Readonly<TokenPayload>>()
+  readonly #verified = new Generations<Readonly<TokenPayload>>(VERIFIED_GENERATION_SIZE)
   readonly #key: KeyObject
 
   constructor(
@@ -57,22 +51,18 @@ export class TokenSigner {
     const signed = `${PREFIX}${typ}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
     const token = `${signed}.${this.#mac(signed).toString('base64url')}`
     // A token signed here is valid by construction: its first check need not verify it again.
-    this.#remember(token, Object.freeze(payload))
+    this.#verified.set(token, Object.freeze(payload))
     return token
   }
 
   /** The payload of a token of this `typ`, or why it was refused. */
   verify(typ: string, token: string): TokenPayload | VerifyFailure {
-    let payload = this.#young.get(token)
-    if (payload === undefined) {
-      payload = this.#old.get(token)
-      if (payload !== undefined) this.#remember(token, payload)
-    }
+    let payload = this.#verified.get(token)
     if (payload === undefined) {
       const checked = this.#check(token)
       if (!checked) return 'invalid'
       payload = checked
-      this.#remember(token, payload)
+      this.#verified.set(token, payload)
     }
     if (!token.startsWith(`${PREFIX}${typ}.`)) return 'invalid'
     if (payload.exp * 1000 <= this.clock.now()) return 'expired'
@@ -100,13 +90,5 @@ export class TokenSigner {
 
   #mac(signed: string): Buffer {
     return createHmac('sha256', this.#key).update(signed).digest()
-  }
-
-  #remember(token: string, payload: Readonly<TokenPayload>) {
-    if (this.#young.size >= VERIFIED_GENERATION_SIZE) {
-      this.#old = this.#young
-      this.#young = new Map()
-    }
-    this.#young.set(token, payload)
   }
 }

@@ -12,6 +12,7 @@ import {
 } from 'jose'
 import type { Clock } from '../platform/clock.js'
 import { AppError, unauthenticated } from '../platform/errors.js'
+import { Generations } from '../platform/generations.js'
 import type { UserRepository } from './repository.js'
 
 /** The only signature algorithms an identity provider's token may use. */
@@ -24,8 +25,8 @@ const MAX_HEADER_SEGMENT_LENGTH = 2048
 const MAX_KID_LENGTH = 256
 /** Subjects are ids (a UUID, `auth0|…`); this bounds what a user row may hold. */
 const MAX_SUBJECT_LENGTH = 255
-/** Verified tokens kept, so a token seen again costs a map lookup, not a signature and a select. */
-const VERIFIED_CACHE_SIZE = 50_000
+/** Verified tokens kept (two generations of this many), so a token seen again costs a map lookup, not a signature and a select. */
+const VERIFIED_GENERATION_SIZE = 25_000
 
 /** How the identity provider's keys are fetched: jose's remote key set, with these bounds. */
 export interface JwksTiming {
@@ -149,7 +150,7 @@ export class IdpTokens {
   readonly #keys: JWTVerifyGetKey
   readonly #algorithms: Algorithm[]
   /** Verified tokens, oldest first (a Map keeps insertion order). */
-  readonly #verified = new Map<string, { userId: string; expMs: number }>()
+  readonly #verified = new Generations<{ userId: string; expMs: number }>(VERIFIED_GENERATION_SIZE)
 
   constructor(
     private readonly provider: IdentityProvider,
@@ -210,12 +211,7 @@ export class IdpTokens {
     const now = this.clock.now()
     const userId = await this.users.ofIdentity(this.provider.issuer, sub, now)
     const expMs = (exp as number) * 1000
-    if (expMs > now) this.#remember(token, userId, expMs)
+    if (expMs > now) this.#verified.set(token, { userId, expMs })
     return userId
-  }
-
-  #remember(token: string, userId: string, expMs: number) {
-    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!)
-    this.#verified.set(token, { userId, expMs })
   }
 }
