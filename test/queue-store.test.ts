@@ -138,6 +138,30 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     expect(await poll(b, T0 + 2 * SECOND)).toEqual(after)
   })
 
+  it('when many gate checks of one concert arrive at once, then each slides, ends or places its own entry', async () => {
+    const c = await sut.newConcert()
+    const other = await sut.newConcert()
+    const l = limits({ strategy: 'rate', admitPerTick: 3, activeIdleS: 100, activeMaxS: 1000 })
+    const joined: JoinResult[] = []
+    for (let i = 0; i < 5; i++) joined.push(await join(c, T0, l))
+    const elsewhere = await join(other, T0, l)
+    await store.tick(c, T0 + SECOND, l)
+    // The first admitted slides at 50 s; at 150 s the other two are past their idle limit.
+    expect(await store.touch(c, joined[0]!.tokenId, T0 + 50 * SECOND, l)).toEqual({ state: 'ACTIVE', activeUntil: T0 + 150 * SECOND })
+    const now = T0 + 120 * SECOND
+    const tokens = [joined[0]!.tokenId, joined[1]!.tokenId, joined[0]!.tokenId, joined[3]!.tokenId, elsewhere.tokenId, token()]
+    const states = await Promise.all(tokens.map((t) => store.touch(c, t, now, l)))
+    expect(states).toEqual([
+      { state: 'ACTIVE', activeUntil: now + 100 * SECOND },
+      { state: 'EXPIRED', reason: 'ACTIVE_IDLE' },
+      { state: 'ACTIVE', activeUntil: now + 100 * SECOND },
+      { state: 'WAITING', position: 1 },
+      { state: 'EXPIRED', reason: null },
+      { state: 'EXPIRED', reason: null },
+    ])
+    expect((await store.figures(c, now, l)).active).toBe(1)
+  })
+
   it('when 2,000 users join in turn, then admission follows joining order exactly', async () => {
     const c = await sut.newConcert()
     const tokens: string[] = []

@@ -109,6 +109,13 @@ interface JoinCall {
   mayCreate: boolean
 }
 
+interface TouchCall {
+  tokenId: string
+  now: number
+  staleBefore: number
+  idleS: number
+}
+
 interface StatusCall {
   tokenId: string
   now: number
@@ -147,6 +154,7 @@ const toJoin = (row: JoinRow): JoinResult | undefined =>
 export class DbQueueStore implements QueueStore {
   readonly #joins: Coalescer<JoinCall, JoinRow>
   readonly #polls: Coalescer<StatusCall, StateRow>
+  readonly #touches: Coalescer<TouchCall, StateRow>
   readonly #lines = new Map<string, LineCopy>()
   readonly #lineLoads = new Map<string, { promise: Promise<LineCopy>; version: number }>()
   /** Bumped by this process's changes to a concert's line: a copy taken before one is not kept. */
@@ -156,6 +164,7 @@ export class DbQueueStore implements QueueStore {
     const options = { maxInFlight: BATCHES_IN_FLIGHT }
     this.#joins = new Coalescer((concertId, calls) => this.joinMany(concertId, calls), options)
     this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
+    this.#touches = new Coalescer((concertId, calls) => this.touchMany(concertId, calls), options)
   }
 
   async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
@@ -247,10 +256,15 @@ export class DbQueueStore implements QueueStore {
   }
 
   async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
+    return toState(await this.#touches.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000, idleS: s.activeIdleS }))
+  }
+
+  private async touchMany(concertId: string, calls: TouchCall[]): Promise<StateRow[]> {
     const { rows } = await sql<StateRow>`
-      select * from queue_touch(${concertId}, ${tokenId}, ${new Date(now)}, ${`${s.activeIdleS} seconds`}::interval,
-        ${new Date(now - s.waitingIdleS * 1000)}, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
-    return toState(rows[0])
+      select * from queue_touch_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
+        ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
+        ${`${calls[0]!.idleS} seconds`}::interval, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
+    return rows
   }
 
   async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
