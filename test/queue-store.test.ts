@@ -111,25 +111,27 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     ])
   })
 
-  it('when fans join after another process last read the line, then its polls still place every fan exactly', async () => {
+  /** Two processes' stores on one concert; `joinAt` joins a fan through the first, `poll` asks where every fan joined so far stands. */
+  const twoProcesses = async () => {
     const c = await sut.newConcert()
     const [a, b] = [sut.stores[0]!, sut.stores[1]!]
     const joined: JoinResult[] = []
-    for (let i = 0; i < 10; i++) joined.push(await a.join(c, user(), token(), nextKey(), T0, limits()))
+    const joinAt = async (now: number) => joined.push(await a.join(c, user(), token(), nextKey(), now, limits()))
     const poll = (s: QueueStore, now: number) =>
       Promise.all(joined.map(async (j) => positionOf(await s.status(c, j.tokenId, now, limits(), live))))
+    for (let i = 0; i < 10; i++) await joinAt(T0)
+    return { c, a, b, joinAt, poll }
+  }
+
+  it('when fans join after another process last read the line, then its polls still place every fan exactly', async () => {
+    const { b, joinAt, poll } = await twoProcesses()
     expect(await poll(b, T0)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
-    for (let i = 0; i < 5; i++) joined.push(await a.join(c, user(), token(), nextKey(), T0 + 100, limits()))
+    for (let i = 0; i < 5; i++) await joinAt(T0 + 100)
     expect(await poll(b, T0 + 200)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1))
   })
 
   it('when one process admits, then its own polls show the new places at once and every process within a second', async () => {
-    const c = await sut.newConcert()
-    const [a, b] = [sut.stores[0]!, sut.stores[1]!]
-    const joined: JoinResult[] = []
-    for (let i = 0; i < 10; i++) joined.push(await a.join(c, user(), token(), nextKey(), T0, limits()))
-    const poll = (s: QueueStore, now: number) =>
-      Promise.all(joined.map(async (j) => positionOf(await s.status(c, j.tokenId, now, limits(), live))))
+    const { c, a, b, poll } = await twoProcesses()
     await poll(a, T0)
     await poll(b, T0)
     expect(await a.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 3 }))).toMatchObject({ admitted: 3 })
