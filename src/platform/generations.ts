@@ -8,7 +8,7 @@ export class Generations<V> {
   #young = new Map<string, V>()
   #old = new Map<string, V>()
 
-  /** Holds between `generationSize` and twice that many entries. */
+  /** Holds at most twice `generationSize` entries. */
   constructor(private readonly generationSize: number) {}
 
   get(key: string): V | undefined {
