@@ -71,19 +71,20 @@ async function main() {
 
     const started = performance.now()
     const elapsed = () => performance.now() - started
-    let admitted = 0
+    /** Fans admitted or failed: the run ends when every fan is one or the other. */
+    let settled = 0
     let done!: () => void
-    const allAdmitted = new Promise<void>((resolve) => {
+    const allSettled = new Promise<void>((resolve) => {
       done = resolve
     })
     const admit = (fan: Fan) => {
       fan.admittedAt = elapsed()
-      if (++admitted === FANS) done()
+      if (++settled === FANS) done()
     }
     const fail = (what: string) => {
       errors.push(what)
       if (errors.length === 1) console.log(`  first error: ${what}`)
-      if (++admitted === FANS) done()
+      if (++settled === FANS) done()
     }
     const poll = async (fan: Fan) => {
       const at = performance.now()
@@ -115,7 +116,7 @@ async function main() {
       const { body } = await call(url, 'GET', `/v1/admin/concerts/${concert.concertId}/queue`, admin)
       figures.push({ at: elapsed(), active: body.active, waiting: body.waiting })
     }, 1000)
-    await allAdmitted
+    await allSettled
     clearInterval(sampler)
     const wallS = elapsed() / 1000
 

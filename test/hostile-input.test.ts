@@ -209,6 +209,21 @@ describe('HTTP hygiene', () => {
       expect(String(res.headers['content-security-policy']), url).toContain("frame-ancestors 'none'")
     }
   })
+
+  it("when an API answer comes, then it carries the short set for JSON; pages, their files and the API docs carry helmet's full set", async () => {
+    const api = await t.app.inject({ url: '/v1/concerts' })
+    expect(api.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'")
+    expect(api.headers['referrer-policy']).toBe('no-referrer')
+    expect(api.headers['cross-origin-opener-policy']).toBeUndefined()
+    for (const url of ['/docs/', '/vendor/preact.js']) {
+      const res = await t.app.inject({ url })
+      expect(res.statusCode, url).toBe(200)
+      expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin')
+      expect(res.headers['strict-transport-security'], url).toContain('max-age=')
+      expect(String(res.headers['content-security-policy']), url).toContain("script-src 'self'")
+      expect(res.headers['x-frame-options'], url).toBe('DENY')
+    }
+  })
 })
 
 /** Sends raw bytes to a listening server and reads what comes back until it closes the connection. */

@@ -84,6 +84,11 @@ class LineCopy {
     return this.tokens.at(-1) ?? ''
   }
 
+  /** Whether an entry of this order key would sort within the copy rather than after it. */
+  covers(key: number): boolean {
+    return this.keys.length > 0 && key <= this.keys[this.keys.length - 1]!
+  }
+
   /** How many entries of the copy sort before (key, token). */
   ahead(key: number, token: string): number {
     let lo = 0
@@ -184,7 +189,7 @@ export class DbQueueStore implements QueueStore {
   private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
     // New entries sort after the copy of the line, unless they join the shuffled pre-queue.
     const line = this.#lines.get(concertId)
-    if (line && calls.some((c) => c.mayCreate && c.orderKey <= Number(line.lastKey))) this.lineChanged(concertId)
+    if (line && calls.some((c) => c.mayCreate && line.covers(c.orderKey))) this.lineChanged(concertId)
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
         ${calls.map((c) => c.orderKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
@@ -260,6 +265,7 @@ export class DbQueueStore implements QueueStore {
   }
 
   private async touchMany(concertId: string, calls: TouchCall[]): Promise<StateRow[]> {
+    // One batch is one concert's: its settings are the same for every call but in the moment they change.
     const { rows } = await sql<StateRow>`
       select * from queue_touch_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
