@@ -6,12 +6,19 @@
  */
 const allowed = {
   users: [],
-  catalog: [],
+  // What is left to sell per concert; it reads the catalog's dates and the reservation's seats through ports.
+  inventory: [],
+  // Events out: the outbox, webhooks and the relay. Components whose change is written in
+  // TypeScript write its event through it; the others call its database function.
+  events: [],
+  catalog: ['events', 'inventory'],
+  // Presale codes: made for the catalog's concerts, used by the queue's join.
+  presale: ['catalog'],
   idempotency: [],
-  queue: ['users'],
-  reservation: ['catalog', 'idempotency', 'queue', 'users'],
+  queue: ['events', 'inventory', 'presale', 'users'],
+  reservation: ['catalog', 'idempotency', 'inventory', 'queue', 'users'],
   wallet: ['idempotency', 'users'],
-  payment: ['idempotency', 'queue', 'reservation', 'users'],
+  payment: ['catalog', 'idempotency', 'queue', 'reservation', 'users'],
   // Serves the pages and their files; the pages speak to the others only over HTTP.
   web: [],
 }

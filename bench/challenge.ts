@@ -2,16 +2,19 @@
  * `npm run bench:challenge`: what the proof of work on join costs. Creates challenges as the
  * server does, solves them as a fan's page would (here in Node, with the same SHA-256 work the
  * browser's Web Crypto does), and verifies the solutions as the join does, including the
- * single-use claim. Prints the figures; `BENCH_CHALLENGES` sets how many (default 20).
+ * single-use claim. Prints the figures and writes them to bench/results/challenge.json and
+ * docs/performance.md; `BENCH_CHALLENGES` sets how many (default 20).
  */
 import { solveChallenge } from 'altcha-lib'
 import { deriveKey } from 'altcha-lib/algorithms/sha'
 import { systemClock } from '../src/platform/clock.js'
-import { JoinChallenges, type UsedSolutions } from '../src/queue/challenges.js'
+import { CHALLENGE_MAX_COUNTER, JoinChallenges, type UsedSolutions } from '../src/queue/challenges.js'
+import { writeSummary } from './lib.js'
+import { challengeTable } from './tables.js'
 
 const N = Number(process.env.BENCH_CHALLENGES ?? 20)
 const used = new Set<string>()
-const memory: UsedSolutions = { claim: async (id) => !used.has(id) && Boolean(used.add(id)) }
+const memory: UsedSolutions = { claim: async (id) => !used.has(id) && Boolean(used.add(id)), sweep: async () => {} }
 const challenges = new JoinChallenges('bench-secret-bench-secret-bench-secret', memory, systemClock)
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
@@ -31,10 +34,19 @@ for (let i = 0; i < N; i++) {
   if ((await challenges.verify(payload, 'con_bench')) !== 'ok') failures++
   verify.push(performance.now() - t)
 }
-const ms = (x: number) => `${x.toFixed(x < 1 ? 3 : 0)} ms`
-console.log(`join challenges (${N}): SHA-256, deterministic, counter drawn from 50,000 to 150,000`)
-console.log(`  create  p50 ${ms(percentile(create, 0.5))}  p95 ${ms(percentile(create, 0.95))}`)
-console.log(
-  `  solve   p50 ${ms(percentile(solve, 0.5))}  p95 ${ms(percentile(solve, 0.95))}  (Node on this machine; a page solves in a Web Worker)`,
-)
-console.log(`  verify  p50 ${ms(percentile(verify, 0.5))}  p95 ${ms(percentile(verify, 0.95))}  (failed: ${failures})`)
+const round = (x: number) => Number(x.toFixed(3))
+const figures = {
+  challenges: N,
+  maxCounter: CHALLENGE_MAX_COUNTER,
+  createP50Ms: round(percentile(create, 0.5)),
+  createP95Ms: round(percentile(create, 0.95)),
+  solveP50Ms: round(percentile(solve, 0.5)),
+  solveP95Ms: round(percentile(solve, 0.95)),
+  verifyP50Ms: round(percentile(verify, 0.5)),
+  verifyP95Ms: round(percentile(verify, 0.95)),
+  failed: failures,
+}
+console.log(`join challenges (${N}): SHA-256, deterministic, counter drawn from 0 to ${CHALLENGE_MAX_COUNTER.toLocaleString('en')}`)
+console.log(challengeTable(figures))
+writeSummary('challenge', figures)
+if (failures > 0) process.exitCode = 1

@@ -8,6 +8,7 @@ import pg from 'pg'
 import { Pool, WebSocket } from 'undici'
 import { RedisQueueStore } from '../src/queue/redis-store.js'
 import { freePort, type ServerProcess, startServer } from '../test/support/process.js'
+import { updatePerformanceDoc } from './tables.js'
 
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -19,6 +20,8 @@ export interface Row {
   p50: number
   p99: number
   errors: number
+  /** Bytes received per answer, headers included (what the network carries). */
+  bytes?: number
   /** The service process's CPU time (user + system) per request, in microseconds. */
   cpuUs?: number
   ratio?: number
@@ -97,7 +100,7 @@ export class Profiler {
 }
 
 /** CPU time (user + system) a process has used so far, in microseconds; clock ticks are 10 ms on Linux. */
-function cpuTimeUs(pid: number): number {
+export function cpuTimeUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 10_000
@@ -143,9 +146,11 @@ export async function drive(
 
 function toRow(result: autocannon.Result, scenario: string, store: string): { row: Row; requests: number } {
   const errors = result.errors + result.timeouts + result.non2xx
+  const requests = result.requests.total
+  const bytes = requests > 0 ? Math.round(result.throughput.total / requests) : undefined
   return {
-    row: { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors },
-    requests: result.requests.total,
+    row: { scenario, store, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors, bytes },
+    requests,
   }
 }
 
@@ -187,44 +192,15 @@ export function machine() {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`
 }
 
-export function table(rows: Row[]): string {
-  const lines = [
-    '| scenario | store | req/s | p50 ms | p99 ms | errors | server CPU µs/req | ratio to ceiling | ratio to floor |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.scenario} | ${r.store} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.cpuUs ?? ''} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} | ${r.floorRatio === undefined ? '' : r.floorRatio.toFixed(2)} |`,
-    ),
-  ]
-  return lines.join('\n')
-}
-
-/** Writes a scenario's figures as JSON and a Markdown table under bench/results/. */
-export function writeSummary(name: string, figures: Record<string, unknown>, markdownTable: string[]) {
+/** Writes a benchmark's figures to bench/results/<name>.json and renews docs/performance.md from them. */
+export function writeSummary(name: string, figures: Record<string, unknown>) {
   const dir = new URL('./results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
-  const at = new Date().toISOString()
-  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify({ at, machine: machine(), ...figures }, null, 2) + '\n')
-  writeFileSync(new URL(`${name}.md`, dir), [`# ${name}`, '', `${at} — ${machine()}`, '', ...markdownTable, ''].join('\n'))
-}
-
-export function writeResults(name: string, rows: Row[], extra: Record<string, unknown> = {}) {
-  const dir = new URL('./results/', import.meta.url)
-  mkdirSync(dir, { recursive: true })
-  const at = new Date().toISOString()
-  const meta = { at, machine: machine(), durationS: DURATION_S, connections: CONNECTIONS, ...extra }
-  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify({ ...meta, rows }, null, 2) + '\n')
-  const md = [
-    `# ${name}`,
-    '',
-    `${at} — ${meta.machine}; ${DURATION_S} s per scenario, ${CONNECTIONS} connections.`,
-    '',
-    table(rows),
-    '',
-    ...(extra.checks ? ['Checks:', '', '```json', JSON.stringify(extra.checks, null, 2), '```', ''] : []),
-  ].join('\n')
-  writeFileSync(new URL(`${name}.md`, dir), md)
-  return md
+  writeFileSync(
+    new URL(`${name}.json`, dir),
+    JSON.stringify({ at: new Date().toISOString(), machine: machine(), ...figures }, null, 2) + '\n',
+  )
+  updatePerformanceDoc()
 }
 
 export const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -323,6 +299,7 @@ export async function forgetQueues(redisUrl: string, concertIds: string[]) {
   try {
     const store = new RedisQueueStore(redis)
     for (const id of concertIds) await redis.unlink(...store.keys(id))
+    if (concertIds.length > 0) await redis.zrem(store.liveKey, ...concertIds)
   } finally {
     redis.disconnect()
   }

@@ -2,12 +2,13 @@
  * `npm run bench:memory`: shows that a process's memory does not grow with the waiting line:
  * joins 100,000 users to one concert through the app (in process, waiting room on Redis, or in
  * the embedded database with BENCH_REDIS_URL= empty) and prints the heap after a full GC at each
- * step. Bounded caches (verified tokens, concerts) fill early and then stay flat.
+ * step. Bounded caches (verified tokens, concerts) fill early and then stay flat. The figures go to
+ * bench/results/memory.json and docs/performance.md.
  */
 import { randomBytes } from 'node:crypto'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { closeClients, machine } from './lib.js'
+import { closeClients, machine, writeSummary } from './lib.js'
 
 const USERS = Number(process.env.BENCH_USERS ?? 100_000)
 const STEP = USERS / 4
@@ -28,6 +29,8 @@ const config = loadConfig({
   ADMIN_KEY: randomBytes(16).toString('hex'),
   DEMO_DATA: 'false',
   LOG_LEVEL: 'silent',
+  // Every join comes from this one process's address.
+  RATE_JOIN_PER_MIN: '0',
   ...(REDIS_URL ? { REDIS_URL } : {}),
 })
 const app = await buildApp({ config, backgroundLoops: false, redisPrefix: `bench:${randomBytes(4).toString('hex')}:` })
@@ -35,6 +38,16 @@ const admin = { 'x-admin-key': config.adminKey }
 const { concertId } = (
   await app.inject({ method: 'POST', url: '/v1/admin/concerts', headers: admin, payload: { title: 'M', performer: 'P', venue: 'V' } })
 ).json() as { concertId: string }
+// A concert with nothing left to sell is sold out to joins: the line forms for a date.
+await app.inject({
+  method: 'POST',
+  url: `/v1/admin/concerts/${concertId}/schedules`,
+  headers: admin,
+  payload: {
+    startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    sections: [{ name: 'A', rows: 5, seatsPerRow: 10, price: 50_000 }],
+  },
+})
 await app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { paused: true } })
 
 console.log(`stagedoor memory — ${USERS} waiting users, waiting room on ${REDIS_URL ? 'Redis' : 'the embedded database'} — ${machine()}`)
@@ -59,3 +72,4 @@ await closeClients()
 const half = figures[2]!
 const full = figures.at(-1)!
 console.log(`heap with ${full.waiting} waiting vs ${half.waiting}: ${(full.heapMiB - half.heapMiB).toFixed(1)} MiB`)
+writeSummary('memory', { store: REDIS_URL ? 'redis' : 'database', users: USERS, steps: figures })

@@ -2,11 +2,14 @@
  * `npm run bench`: starts the service itself on each store it can reach, drives it with
  * autocannon from this process, and prints one table with every figure as a ratio to a bare
  * Fastify route measured in the same run, and each hot path also as a ratio to its floor: a route
- * that runs one Lua script on the same Redis (bench/floor-server.ts). Results go to bench/results/.
+ * that runs one Lua script on the same Redis (bench/floor-server.ts). A full run's results go to
+ * bench/results/latest.json and docs/performance.md.
  *
  *   BENCH_STORES=pglite,postgres,redis   which deployments to measure (default: all reachable)
  *   BENCH_DATABASE_URL, BENCH_REDIS_URL  where PostgreSQL and Redis are (default: localhost)
- *   BENCH_SCENARIOS=join,status,seatmap,sale   which scenarios to run (default: all)
+ *   BENCH_SCENARIOS=join,status,seatmap,sale,events   which scenarios to run (default: all; `events`
+ *                    is bench/events.ts: payments with and without the outbox, the relay's rate;
+ *                    `npm run bench:events` runs it alone)
  *   BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_FANS (3000: fans in the sale scenario)
  *   BENCH_PROFILE=1  a CPU profile of each scenario's measured window (through the service's
  *                    inspector), drawn as a flame graph by 0x: bench/profiles/<store>/<scenario>/flamegraph.html
@@ -19,9 +22,12 @@ import { systemClock } from '../src/platform/clock.js'
 import { openDatabase } from '../src/platform/db/database.js'
 import { TokenSigner } from '../src/platform/signer.js'
 import { AccessTokens } from '../src/users/access-tokens.js'
+import { benchEvents } from './events.js'
 import {
+  CONNECTIONS,
   call,
   closeClients,
+  DURATION_S,
   drive,
   driveEach,
   driveFixed,
@@ -35,9 +41,9 @@ import {
   startBare,
   startServer,
   type Target,
-  table,
-  writeResults,
+  writeSummary,
 } from './lib.js'
+import { scenarioTable } from './tables.js'
 
 const AUTH_SECRET = randomBytes(32).toString('base64url')
 const ADMIN_KEY = randomBytes(16).toString('hex')
@@ -71,7 +77,11 @@ async function deployments(): Promise<Deployment[]> {
 const FANS = Number(process.env.BENCH_FANS ?? 3000)
 /** Distinct fans whose tokens the status poll cycles through. */
 const POLLERS = 20_000
-const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,sale').split(','))
+/** Seats held on the 60,000-seat date before its map is read: a sale under way. */
+const STADIUM_HELD = 6000
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'join,status,seatmap,sale,events').split(','))
+/** The scenarios of the one table (events has its own). */
+const TABLE_SCENARIOS = ['join', 'status', 'seatmap', 'sale']
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
 
@@ -96,6 +106,8 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
         ]),
       ),
       TICKETS_PER_USER: '1000',
+      // The stadium's held seats are taken by however many fans BENCH_FANS makes.
+      HOLD_MAX_PER_USER: '1000',
     },
     30_000,
     inspectPort ? [...nodeArgs, `--inspect=127.0.0.1:${inspectPort}`] : nodeArgs,
@@ -114,6 +126,11 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     // Queue join and status: a paused line, so admissions do not move it while it is measured.
     const { body: a } = await call(url, 'POST', '/v1/admin/concerts', admin, { title: 'Join', performer: 'P', venue: 'V' })
     concerts.push(a.concertId)
+    // A concert with nothing left to sell is sold out to joins: the line forms for a date.
+    await call(url, 'POST', `/v1/admin/concerts/${a.concertId}/schedules`, admin, {
+      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      sections: [{ name: 'A', rows: 5, seatsPerRow: 10, price: 50_000 }],
+    })
     await call(url, 'PATCH', `/v1/admin/concerts/${a.concertId}/queue`, admin, { paused: true })
     const rssBefore = await memoryOf(server.child.pid!)
     let i = 0
@@ -127,15 +144,15 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
       )
     }
     // Status polls cycle through many fans' tokens spread along the line, not a few hot ones.
-    const joined = Math.max(POLLERS, Math.min(i, bearers.length))
-    const tokens: string[] = []
-    await inParallel(Array.from({ length: POLLERS }), 64, async (_, k) => {
-      const bearer = bearers[Math.floor((k * joined) / POLLERS)]!
-      const { body } = await call(url, 'POST', `/v1/concerts/${a.concertId}/queue`, { authorization: `Bearer ${bearer}` })
-      tokens[k] = body.token
-    })
+    const joined = SCENARIOS.has('status') ? Math.max(POLLERS, Math.min(i, bearers.length)) : Math.min(i, bearers.length)
     let j = 0
     if (SCENARIOS.has('status')) {
+      const tokens: string[] = []
+      await inParallel(Array.from({ length: POLLERS }), 64, async (_, k) => {
+        const bearer = bearers[Math.floor((k * joined) / POLLERS)]!
+        const { body } = await call(url, 'POST', `/v1/concerts/${a.concertId}/queue`, { authorization: `Bearer ${bearer}` })
+        tokens[k] = body.token
+      })
       rows.push(
         await drive(target, 'status poll', d.store, () => ({
           path: '/v1/queue/status',
@@ -160,6 +177,14 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
     const { body: arena } = await call(url, 'POST', `/v1/admin/concerts/${b.concertId}/schedules`, admin, {
       startsAt,
       sections: [{ name: 'Floor', rows: Math.ceil(FANS / 100), seatsPerRow: 100, price: 88_000 }],
+    })
+    const { body: stadium } = await call(url, 'POST', `/v1/admin/concerts/${b.concertId}/schedules`, admin, {
+      startsAt,
+      sections: [
+        { name: 'Floor', rows: 20, seatsPerRow: 100, price: 198_000 },
+        { name: 'Lower', rows: 100, seatsPerRow: 250, price: 154_000 },
+        { name: 'Upper', rows: 110, seatsPerRow: 300, price: 121_000 },
+      ],
     })
     await call(url, 'PATCH', `/v1/admin/concerts/${b.concertId}/queue`, admin, { paused: true })
     const fans: Record<string, string>[] = []
@@ -190,6 +215,31 @@ async function benchDeployment(d: Deployment, bearers: string[]): Promise<{ rows
           headers: fans[m++ % fans.length]!,
         })),
       )
+      // A sale under way on the stadium: every tenth seat held (not timed), then its compact map
+      // read as a client that takes no compression, and as a browser (br).
+      await inParallel(Array.from({ length: STADIUM_HELD }), 64, async (_, n) => {
+        const res = await call(url, 'POST', '/v1/reservations', fans[n % fans.length]!, {
+          scheduleId: stadium.scheduleId,
+          seatNo: n * 10 + 1,
+        })
+        if (res.status !== 201) throw new Error(`stadium hold: ${res.status} ${JSON.stringify(res.body)}`)
+      })
+      for (const [label, encoding] of [
+        ['uncompressed', {}],
+        ['br', { 'accept-encoding': 'gzip, deflate, br' }],
+      ] as const) {
+        rows.push(
+          await drive(
+            target,
+            `gated seat map (60,000 seats, ${STADIUM_HELD.toLocaleString('en')} held, compact, ${label})`,
+            d.store,
+            () => ({
+              path: `/v1/schedules/${stadium.scheduleId}/seats`,
+              headers: { ...fans[m++ % fans.length]!, ...encoding },
+            }),
+          ),
+        )
+      }
     }
     if (!SCENARIOS.has('sale')) return { rows, checks }
     const reservations: string[] = []
@@ -317,13 +367,15 @@ async function main() {
       return { ...r, ratio: r.rps / ceiling.rps, ...(floor ? { floorRatio: r.rps / floor.rps } : {}) }
     }),
   ]
-  console.log(`\n${table(rows)}\n`)
+  console.log(`\n${scenarioTable(rows)}\n`)
   const redisJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres+redis')
   const dbJoin = rows.find((r) => r.scenario === 'queue join' && r.store === 'postgres')
   if (redisJoin && dbJoin) console.log(`Redis store joins ÷ database store joins: ${(redisJoin.rps / dbJoin.rps).toFixed(1)}×`)
   // Only a full run is the latest table; a partial or profiled run is printed, not kept.
-  if (SCENARIOS.size === 4 && !PROFILE && !process.env.BENCH_STORES) writeResults('latest', rows, { checks })
+  if (TABLE_SCENARIOS.every((s) => SCENARIOS.has(s)) && !PROFILE && !process.env.BENCH_STORES)
+    writeSummary('latest', { durationS: DURATION_S, connections: CONNECTIONS, checks, rows })
   await closeClients()
+  if (SCENARIOS.has('events')) await benchEvents()
 }
 
 await main()

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { openDatabase } from '../src/platform/db/database.js'
 import { call, closeClients, freshSchema, inParallel, machine, percentile, startServer, writeSummary } from './lib.js'
+import { selloutTable } from './tables.js'
 
 const SEATS = Number(process.env.SELLOUT_SEATS ?? 60_000)
 const CONCURRENCY = Number(process.env.SELLOUT_CONCURRENCY ?? 64)
@@ -157,11 +158,8 @@ async function main() {
       failures: Object.fromEntries(failures),
     }
     console.log(JSON.stringify(summary, null, 2))
-    writeSummary('sellout', summary, [
-      `| seats | processes | waiting room | wall time | purchases/s | hold p50 / p99 | payment p50 / p99 | oversold | balances = ledger |`,
-      `|---:|---:|---|---:|---:|---:|---:|---:|---|`,
-      `| ${summary.seats} | ${PROCESSES} | ${summary.queueStore} | ${summary.wallSeconds} s | ${summary.purchasesPerSecond} | ${summary.holdP50Ms} / ${summary.holdP99Ms} ms | ${summary.payP50Ms} / ${summary.payP99Ms} ms | ${summary.oversold} | ${summary.balancesEqualLedger && summary.chargesEqualBalancesPlusPayments ? 'yes' : 'NO'} |`,
-    ])
+    writeSummary('sellout', summary)
+    console.log(`\n${selloutTable(summary)}\n`)
     if (r.oversold !== 0 || r.unbalanced !== 0 || !r.money) process.exitCode = 1
   } finally {
     await closeClients()

@@ -14,6 +14,7 @@ import { systemClock } from '../src/platform/clock.js'
 import { TokenSigner } from '../src/platform/signer.js'
 import { AccessTokens } from '../src/users/access-tokens.js'
 import { call, closeClients, freshSchema, machine, percentile, startServer, writeSummary } from './lib.js'
+import { spikeTable } from './tables.js'
 
 const FANS = Number(process.env.SPIKE_FANS ?? 50_000)
 const JOIN_S = Number(process.env.SPIKE_JOIN_S ?? 10)
@@ -147,11 +148,8 @@ async function main() {
       errors: errors.length,
     }
     console.log(JSON.stringify(summary, null, 2))
-    writeSummary('spike', summary, [
-      '| fans | joins/s | join p50 | join p99 | polls (per fan) | poll p50 | poll p99 | admitted/s (configured) | errors |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-      `| ${FANS} | ${summary.joinsPerS} | ${summary.joinP50Ms} ms | ${summary.joinP99Ms} ms | ${summary.polls} (${summary.pollsPerFan}) | ${summary.pollP50Ms} ms | ${summary.pollP99Ms} ms | ${summary.admittedPerS} (${ADMIT_PER_S}) | ${summary.errors} |`,
-    ])
+    writeSummary('spike', summary)
+    console.log(`\n${spikeTable(summary)}\n`)
     if (errors.length > 0) process.exitCode = 1
   } finally {
     await closeClients()

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import rateLimit from '@fastify/rate-limit'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import underPressure from '@fastify/under-pressure'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import { seedDemoData } from './catalog/demo.js'
 import { CatalogRepository } from './catalog/repository.js'
 import { catalogRoutes } from './catalog/routes.js'
 import { CatalogService } from './catalog/service.js'
 import type { Config } from './config.js'
+import { openApiWebhooks } from './events/catalogue.js'
+import { eventLoops, installEvents } from './events/install.js'
+import { NatsPublisher } from './events/nats.js'
+import { eventRoutes } from './events/routes.js'
+import { Events } from './events/service.js'
+import type { Resolve } from './events/targets.js'
 import { IdempotencyService } from './idempotency/service.js'
+import { Inventory } from './inventory/service.js'
+import { RefundService } from './payment/refunds.js'
 import { PaymentRepository } from './payment/repository.js'
 import { paymentRoutes } from './payment/routes.js'
 import { PaymentService } from './payment/service.js'
@@ -18,20 +22,26 @@ import { RedisCache } from './platform/cache/redis-cache.js'
 import { type Clock, systemClock } from './platform/clock.js'
 import { type DatabaseHandle, type Db, openDatabase } from './platform/db/database.js'
 import { migrateToLatest } from './platform/db/migrate.js'
-import { AppError } from './platform/errors.js'
-import { healthRoutes, metricsRoute } from './platform/http/health.js'
+import { registerCompression } from './platform/http/compression.js'
+import { healthRoutes, installRequestMetrics, metricsRoutes } from './platform/http/health.js'
+import { installLifecycle, type Lifecycle } from './platform/http/lifecycle.js'
 import { registerOpenApi } from './platform/http/openapi.js'
-import { clientErrorHandler, frameworkErrors, installErrorHandling } from './platform/http/problems.js'
-import { requestLoggers } from './platform/http/request-logger.js'
-import { checkPathAndQuery, parseJsonBody, requestIdOf, validatorCompilers } from './platform/http/requests.js'
-import { API_HEADERS } from './platform/http/security-headers.js'
+import { installOverloadProtection } from './platform/http/overload.js'
+import { installErrorHandling } from './platform/http/problems.js'
+import { installRateLimits } from './platform/http/rate-limits.js'
+import { installRequestHandling } from './platform/http/requests.js'
+import { createHttpApp } from './platform/http/server.js'
 import type { App } from './platform/http/types.js'
 import { Metrics } from './platform/metrics.js'
-import { Periodic } from './platform/periodic.js'
+import { housekeeping, installLoops, type Loop } from './platform/periodic.js'
 import { connectRedis, type RedisClient } from './platform/redis/client.js'
 import { TokenSigner } from './platform/signer.js'
-import { DbUsedSolutions, JoinChallenges, RedisUsedSolutions } from './queue/challenges.js'
+import { presaleRoutes } from './presale/routes.js'
+import { PresaleCodes } from './presale/service.js'
+import { BookingHealth } from './queue/booking-health.js'
+import { DbUsedSolutions, JoinChallenges, RedisUsedSolutions, type UsedSolutions } from './queue/challenges.js'
 import { DbQueueStore } from './queue/db-store.js'
+import { QueueGate } from './queue/gate.js'
 import { OwedEnds } from './queue/owed-ends.js'
 import { RedisQueueStore } from './queue/redis-store.js'
 import { queueRoutes } from './queue/routes.js'
@@ -52,39 +62,59 @@ import { walletRoutes } from './wallet/routes.js'
 import { WalletService } from './wallet/service.js'
 import { webRoutes } from './web/routes.js'
 
-/** How often expired holds and old idempotency keys are tidied (never needed for correctness). */
+/** How often expired holds, old idempotency keys and used challenge solutions are tidied (never needed for correctness). */
 const HOUSEKEEPING_MS = 5000
 /** How often token ends owed by payments are looked for (after a dead process or a store outage). */
 const OWED_ENDS_MS = 1000
-const OVERLOAD_RETRY_AFTER_S = 2
+/** How often the dates being cancelled are looked for (a run then works through batches for a while). */
+const CANCELLATIONS_MS = 500
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
 /** The folders of database functions, one `.sql` file each, applied at every start. */
-const FUNCTION_DIRS = ['queue', 'reservation', 'wallet', 'payment'].map((c) => new URL(`./${c}/sql/`, import.meta.url))
+const FUNCTION_DIRS = ['events', 'catalog', 'queue', 'presale', 'reservation', 'wallet', 'payment'].map(
+  (c) => new URL(`./${c}/sql/`, import.meta.url),
+)
 
 /** Brings a database to the current tables and functions. */
 export const migrateDatabase = (db: Db) => migrateToLatest(db, FUNCTION_DIRS)
 
-/** The app's parts, built once from the config and its backing stores. */
-interface Components {
+/** What the app runs on: its config, clock, metrics and log, and its opened stores. */
+interface Stores {
   config: Config
   clock: Clock
+  metrics: Metrics
+  /** The app's log, where background work tells what failed past its own handling. */
+  log: FastifyBaseLogger
   database: DatabaseHandle
   redis: RedisClient | undefined
-  metrics: Metrics
+  /** NATS JetStream, with NATS_URL set: every event is also published there. */
+  nats: NatsPublisher | undefined
+  /** Prefix of every Redis key (default `sd:`). */
+  redisPrefix: string | undefined
+  /** How webhook host names resolve (default: the system's resolver). */
+  resolve: Resolve | undefined
+}
+
+/** The app's parts, built once from the config and its backing stores. */
+interface Components extends Stores {
   signer: TokenSigner
   accessTokens: AccessTokens
   users: UserService
   catalogRepository: CatalogRepository
   catalog: CatalogService
+  inventory: Inventory
+  presale: PresaleCodes
   queueStore: QueueStore
-  usedSolutions: RedisUsedSolutions | DbUsedSolutions
+  usedSolutions: UsedSolutions
+  gate: QueueGate
   queue: QueueService
   reservations: ReservationService
   wallet: WalletService
   idempotency: IdempotencyService
   payments: PaymentService
+  refunds: RefundService
+  events: Events
 }
 
 declare module 'fastify' {
@@ -104,81 +134,202 @@ export interface AppOptions {
   backgroundLoops?: boolean
   /** Prefix of every Redis key (default `sd:`). */
   redisPrefix?: string
+  /** How webhook host names resolve (default: the system's resolver). */
+  resolve?: Resolve
+  /** An in-memory embedded database starts from this image (`DatabaseOptions.embeddedImage`). */
+  embeddedImage?: Blob
+}
+
+/** Builds the whole app: stores opened and migrated, components composed, then the HTTP side installed step by step. */
+export async function buildApp({
+  config,
+  clock = systemClock,
+  logger = false,
+  backgroundLoops = true,
+  redisPrefix,
+  resolve,
+  embeddedImage,
+}: AppOptions): Promise<App> {
+  const app = createHttpApp({ logger, requestTimeoutMs: config.requestTimeoutMs, trustProxy: config.trustProxy })
+  const components = await openComponents({ config, clock, metrics: new Metrics(), log: app.log, redisPrefix, resolve, embeddedImage })
+  app.decorate('components', components)
+  installRequestHandling(app, { userId: '', queueClaims: undefined })
+  installRequestMetrics(app, components.metrics)
+  const lifecycle = installLifecycle(app, () => closeStores(components))
+  await installOverloadProtection(app, config.overloadLagMs)
+  installLoops(app, loopsOf(components), { start: backgroundLoops })
+  installEvents(app, components.events)
+  installErrorHandling(app)
+  // Before every route, pages and files included: it hooks each route as it is added.
+  await registerCompression(app)
+  await registerOpenApi(app, version, openApiWebhooks())
+  await installRateLimits(app, { redis: components.redis, prefix: redisPrefix })
+  await registerRoutes(app, components, lifecycle)
+  return app
+}
+
+/** Opens and migrates the stores, composes the components and seeds demo data; on failure the stores close again. */
+async function openComponents({
+  config,
+  clock,
+  metrics,
+  log,
+  redisPrefix,
+  resolve,
+  embeddedImage,
+}: Omit<Stores, 'database' | 'redis' | 'nats'> & Pick<AppOptions, 'embeddedImage'>): Promise<Components> {
+  const observe = (dependency: 'database' | 'redis') => (seconds: number, failed: boolean) =>
+    metrics.dependency(dependency, seconds, failed)
+  const database = openDatabase({ ...config, timeoutMs: config.dbTimeoutMs, observe: observe('database'), embeddedImage })
+  let redis: RedisClient | undefined
+  let nats: NatsPublisher | undefined
+  try {
+    await onOwnConnection(config, database, migrateDatabase)
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl, config.redisTimeoutMs, observe('redis'))
+    // The stream is created now if it is missing.
+    if (config.natsUrl) nats = await NatsPublisher.connect(config.natsUrl)
+    const components = compose({ config, clock, metrics, log, database, redis, nats, redisPrefix, resolve })
+    if (config.demoData)
+      await onOwnConnection(config, database, (db) =>
+        seedDemoData({ repository: components.catalogRepository, catalog: components.catalog, clock }, db),
+      )
+    return components
+  } catch (err) {
+    await nats?.close()
+    redis?.disconnect()
+    await database.close()
+    throw err
+  }
 }
 
 /**
- * The composition root: every component gets what it needs here, by construction. No component
- * imports this file.
+ * The composition root: every component gets what it needs here, by construction, in the order
+ * they depend on each other. No component imports this file.
  */
-function compose(
-  config: Config,
-  clock: Clock,
-  database: DatabaseHandle,
-  redis: RedisClient | undefined,
-  metrics: Metrics,
-  redisPrefix?: string,
-): Components {
+function compose(stores: Stores): Components {
+  const { config, clock, metrics, database, redis, redisPrefix } = stores
   const { db } = database
   const local = new LocalCache(clock, metrics)
-  const cache: Cache = redis ? new RedisCache(redis, clock, metrics, redisPrefix) : local
+  const shared: Cache = redis ? new RedisCache({ redis, clock, metrics, prefix: redisPrefix }) : local
+
   const signer = new TokenSigner(config.authSecret, clock)
   const userRepository = new UserRepository(db)
-  const idp =
-    config.identity &&
-    new IdpTokens(config.identity, userRepository, clock, (seconds, failed) => metrics.dependency('jwks', seconds, failed))
+  const observeJwks = (seconds: number, failed: boolean) => metrics.dependency('jwks', seconds, failed)
+  const idp = config.identity && new IdpTokens({ provider: config.identity, users: userRepository, clock, observeJwks })
   const accessTokens = new AccessTokens(signer, config.signup === 'open', idp)
+  const users = new UserService({ users: userRepository, accessTokens, clock, signup: config.signup })
   // A claim outlives any live request: its database and Redis waits are bounded.
   const idempotency = new IdempotencyService(db, clock, 4 * config.dbTimeoutMs + 2 * config.redisTimeoutMs)
 
-  // A new schedule's seats are made by the reservation component, which owns them.
-  const reservationRepository = new ReservationRepository(db)
+  // What is left to sell, read by catalog, queue and reservation: the catalog's dates with the
+  // reservation component's seats, which it creates for each new date.
   const catalogRepository = new CatalogRepository(db)
-  // The catalog marks sold-out concerts by what the reservation component has left to sell; that
-  // component reads the catalog, so it is built after it and reached through this function.
-  let reservations: ReservationService | undefined
-  const inventory = (concertId: string) => reservations!.inventory(concertId)
-  const catalog = new CatalogService(
-    catalogRepository,
-    reservationRepository,
-    async (concertId) => (await inventory(concertId)).soldOut,
-    clock,
-    cache,
-    local,
-  )
+  const reservationRepository = new ReservationRepository(db)
+  const inventory = new Inventory({ dates: catalogRepository, seats: reservationRepository, cache: shared, clock })
+  const catalog = new CatalogService({ repository: catalogRepository, seats: reservationRepository, inventory, clock, shared, local })
+
+  const presale = new PresaleCodes({ db, concerts: catalog, clock })
   const queueStore: QueueStore = redis ? new RedisQueueStore(redis, redisPrefix) : new DbQueueStore(db)
   const usedSolutions = redis ? new RedisUsedSolutions(redis, redisPrefix) : new DbUsedSolutions(db, clock)
-  const queue = new QueueService(
-    queueStore,
-    new QueueSettingsService(db, config.queue, clock),
-    { get: (id) => catalog.concert(id), list: () => catalog.concerts() },
-    new QueueTokens(signer),
-    new OwedEnds(db),
+  const queueSettings = new QueueSettingsService(db, config.queue, clock)
+  const queueTokens = new QueueTokens(signer)
+  const gate = new QueueGate({ store: queueStore, settings: queueSettings, tokens: queueTokens, clock })
+  // How holds and payments answer, which adaptive admission steers by.
+  const bookingHealth = new BookingHealth(clock)
+  const queue = new QueueService({
+    store: queueStore,
+    settings: queueSettings,
+    concerts: { get: (id) => catalog.concert(id) },
+    tokens: queueTokens,
+    owed: new OwedEnds(db),
     inventory,
-    new JoinChallenges(config.authSecret, usedSolutions, clock),
+    challenges: new JoinChallenges(config.authSecret, usedSolutions, clock),
+    presale,
     clock,
     local,
-  )
-  reservations = new ReservationService(reservationRepository, catalog, queue, idempotency, clock, config, cache, metrics)
-  metrics.readQueueFiguresWith(() => queue.figuresOfOpenConcerts())
-  return {
-    config,
-    clock,
-    database,
-    redis,
+    health: bookingHealth,
     metrics,
-    signer,
-    accessTokens,
-    users: new UserService(userRepository, accessTokens, clock, config.signup),
-    catalogRepository,
+  })
+
+  const reservationParts = {
+    repository: reservationRepository,
     catalog,
-    queueStore,
-    usedSolutions,
+    inventory,
+    gate,
+    idempotency,
+    clock,
+    cache: shared,
+    metrics,
+    health: bookingHealth,
+  }
+  const reservations = new ReservationService({ ...reservationParts, settings: config })
+  const wallet = new WalletService({
+    repository: new WalletRepository(db),
+    idempotency,
+    users: userRepository,
+    clock,
+    charges: config.charges,
+  })
+  const paymentRepository = new PaymentRepository(db)
+  const payments = new PaymentService({
+    repository: paymentRepository,
+    gate,
     queue,
     reservations,
-    wallet: new WalletService(new WalletRepository(db), idempotency, clock),
     idempotency,
-    payments: new PaymentService(new PaymentRepository(db), queue, reservations, idempotency, clock, metrics),
-  }
+    clock,
+    metrics,
+    health: bookingHealth,
+  })
+  const refunds = new RefundService({ repository: paymentRepository, catalog, reservations, idempotency, clock })
+  const parts = { signer, accessTokens, users, catalogRepository, catalog, inventory, presale, queueStore, usedSolutions, gate, queue }
+  const events = new Events({ db, clock, settings: config.webhooks, metrics, resolve: stores.resolve, nats: stores.nats, log: stores.log })
+  return { ...stores, ...parts, reservations, wallet, idempotency, payments, refunds, events }
+}
+
+/** The background loops. None is needed for correctness: every deadline is checked where it is read. */
+function loopsOf({ queue, reservations, idempotency, usedSolutions, refunds, events }: Components): Loop[] {
+  return [
+    ...eventLoops(events),
+    { periodMs: () => queue.tickPeriodMs(), run: () => queue.tick(), failure: 'admission tick failed' },
+    { periodMs: () => OWED_ENDS_MS, run: () => queue.settleOwedEnds(), failure: 'ending paid tokens failed' },
+    { periodMs: () => CANCELLATIONS_MS, run: () => refunds.runCancellations(), failure: 'cancelling a date failed' },
+    housekeeping([reservations, idempotency, usedSolutions], HOUSEKEEPING_MS),
+  ]
+}
+
+/** Every route module, registered the same way: `xxxRoutes(app, deps)` with the few parts it uses. */
+async function registerRoutes(app: App, c: Components, { draining }: Lifecycle) {
+  const { config, accessTokens, queue } = c
+  const { adminKey, rateLimits } = config
+  const timeoutMs = Math.max(config.dbTimeoutMs, config.redisTimeoutMs)
+  await healthRoutes(app, { db: c.database.db, redis: c.redis, draining, timeoutMs })
+  await metricsRoutes(app, { metrics: c.metrics, adminKey })
+  await userRoutes(app, { users: c.users, signupPerMin: rateLimits.signupPerMin })
+  await catalogRoutes(app, { catalog: c.catalog, adminKey, ticketsPerUser: config.ticketsPerUser })
+  await queueRoutes(app, { queue, accessTokens, adminKey, joinPerMin: rateLimits.joinPerMin })
+  await presaleRoutes(app, { presale: c.presale, adminKey })
+  const { holdTtlS, holdMaxPerUser } = config
+  await reservationRoutes(app, {
+    reservations: c.reservations,
+    gate: c.gate,
+    accessTokens,
+    holdTtlS,
+    holdMaxPerUser,
+    holdPerMin: rateLimits.holdPerMin,
+    adminKey,
+  })
+  await walletRoutes(app, { wallet: c.wallet, accessTokens, adminKey })
+  await paymentRoutes(app, { payments: c.payments, refunds: c.refunds, accessTokens, adminKey })
+  await eventRoutes(app, { events: c.events, adminKey })
+  await webRoutes(app, {})
+}
+
+/** NATS, Redis, then the database, once requests in flight have finished and the relay has stopped. */
+async function closeStores({ nats, redis, database }: Components) {
+  await nats?.close()
+  await redis?.quit().catch(() => redis?.disconnect())
+  await database.close()
 }
 
 /**
@@ -187,7 +338,7 @@ function compose(
  */
 const MIGRATION_TIMEOUT_MS = 120_000
 
-async function prepareDatabase(config: Config, database: DatabaseHandle, work: (db: Db) => Promise<void>) {
+async function onOwnConnection(config: Config, database: DatabaseHandle, work: (db: Db) => Promise<unknown>) {
   if (database.kind !== 'postgres') return work(database.db)
   const own = openDatabase({ ...config, poolSize: 1, timeoutMs: MIGRATION_TIMEOUT_MS })
   try {
@@ -195,161 +346,4 @@ async function prepareDatabase(config: Config, database: DatabaseHandle, work: (
   } finally {
     await own.close()
   }
-}
-
-/** Builds the whole app: stores opened and migrated, components composed, routes registered. */
-export async function buildApp({
-  config,
-  clock = systemClock,
-  logger = false,
-  backgroundLoops = true,
-  redisPrefix,
-}: AppOptions): Promise<App> {
-  const metrics = new Metrics()
-  const database = openDatabase({
-    ...config,
-    timeoutMs: config.dbTimeoutMs,
-    observe: (seconds, failed) => metrics.dependency('database', seconds, failed),
-  })
-  let redis: RedisClient | undefined
-  let components: Components
-  try {
-    await prepareDatabase(config, database, async (db) => {
-      await migrateDatabase(db)
-      if (config.demoData) {
-        const repository = new CatalogRepository(db)
-        const local = new LocalCache(clock, metrics)
-        const catalog = new CatalogService(repository, new ReservationRepository(db), async () => false, clock, local, local)
-        await seedDemoData(repository, catalog, clock)
-      }
-    })
-    if (config.redisUrl) {
-      redis = await connectRedis(config.redisUrl, config.redisTimeoutMs, (seconds, failed) => metrics.dependency('redis', seconds, failed))
-    }
-    components = compose(config, clock, database, redis, metrics, redisPrefix)
-  } catch (err) {
-    redis?.disconnect()
-    await database.close()
-    throw err
-  }
-  const { queue, reservations, idempotency } = components
-
-  const app = Fastify({
-    logger,
-    // Request loggers bind the request id when they first log, not on every request.
-    ...(logger ? { childLoggerFactory: requestLoggers } : {}),
-    requestIdHeader: false,
-    genReqId: requestIdOf,
-    bodyLimit: 64 * 1024,
-    // A request's headers and body must arrive within REQUEST_TIMEOUT_MS; the server looks for
-    // late ones every second, so a trickling client is cut within a second of its deadline.
-    serverFactory: (handler) =>
-      createServer(
-        { requestTimeout: config.requestTimeoutMs, headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
-        handler,
-      ),
-    clientErrorHandler,
-    frameworkErrors,
-    // Whom to believe about the client's address (X-Forwarded-For): no one unless configured.
-    trustProxy: config.trustProxy,
-    return503OnClosing: false,
-  }).withTypeProvider<TypeBoxTypeProvider>()
-  const lifecycle = { draining: false, closing: false }
-  app.decorate('drain', () => {
-    lifecycle.draining = true
-  })
-  app.setValidatorCompiler(validatorCompilers())
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
-  app.addHook('preValidation', checkPathAndQuery)
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000)
-    done()
-  })
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(API_HEADERS).header('x-request-id', request.id)
-    if (lifecycle.closing) {
-      reply.header('connection', 'close')
-      return done(new AppError('SHUTTING_DOWN', 'this process is shutting down; retry'))
-    }
-    done()
-  })
-  await app.register(underPressure, {
-    maxEventLoopDelay: config.overloadLagMs,
-    pressureHandler: async (_request, reply) => {
-      reply.header('retry-after', OVERLOAD_RETRY_AFTER_S)
-      throw new AppError('OVERLOADED', 'the service is overloaded; retry shortly')
-    },
-  })
-  const loops = [
-    new Periodic(
-      () => queue.tickPeriodMs(),
-      () => queue.tick(),
-      (err) => app.log.warn({ err }, 'admission tick failed'),
-    ),
-    new Periodic(
-      () => OWED_ENDS_MS,
-      () => queue.settleOwedEnds(),
-      (err) => app.log.warn({ err }, 'ending paid tokens failed'),
-    ),
-    new Periodic(
-      () => HOUSEKEEPING_MS,
-      async () => {
-        await reservations.sweep()
-        await idempotency.sweep()
-        if (components.usedSolutions instanceof DbUsedSolutions) await components.usedSolutions.sweep()
-      },
-      (err) => app.log.warn({ err }, 'housekeeping failed'),
-    ),
-  ]
-  if (backgroundLoops) {
-    app.addHook('onReady', async () => {
-      for (const loop of loops) loop.start()
-    })
-  }
-  // Stop the loops, then let requests in flight finish, then close the stores.
-  app.addHook('preClose', async () => {
-    lifecycle.draining = true
-    lifecycle.closing = true
-    await Promise.all(loops.map((l) => l.stop()))
-  })
-  app.addHook('onClose', async () => {
-    await redis?.quit().catch(() => redis?.disconnect())
-    await database.close()
-  })
-  app.decorate('components', components)
-  // Declared up front, so every request object keeps one shape on the hot paths.
-  app.decorateRequest('userId', '')
-  app.decorateRequest('queueClaims', undefined)
-
-  installErrorHandling(app)
-  await registerOpenApi(app, version)
-  // Limits are per route (perMinute); they count in Redis when there is one, so they hold across
-  // processes, and they let requests through if Redis does not answer.
-  await app.register(rateLimit, {
-    global: false,
-    ...(redis ? { redis, nameSpace: `${redisPrefix ?? 'sd:'}rate:` } : {}),
-    skipOnError: true,
-    // The limit is told when it refuses (429, Retry-After and the RateLimit headers), not on every answer.
-    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
-  })
-  const { adminKey, holdTtlS, holdMaxPerUser, rateLimits } = config
-  const { accessTokens } = components
-  healthRoutes(app, {
-    db: database.db,
-    redis,
-    draining: () => lifecycle.draining,
-    timeoutMs: Math.max(config.dbTimeoutMs, config.redisTimeoutMs),
-  })
-  metricsRoute(app, { metrics: components.metrics, adminKey })
-  userRoutes(app, { users: components.users, signupPerMin: rateLimits.signupPerMin })
-  catalogRoutes(app, { catalog: components.catalog, adminKey, ticketsPerUser: config.ticketsPerUser })
-  queueRoutes(app, { queue, accessTokens, adminKey, joinPerMin: rateLimits.joinPerMin })
-  reservationRoutes(app, { reservations, queue, accessTokens, holdTtlS, holdMaxPerUser, holdPerMin: rateLimits.holdPerMin, adminKey })
-  walletRoutes(app, components)
-  paymentRoutes(app, components)
-  await webRoutes(app)
-  return app
 }

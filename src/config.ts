@@ -1,25 +1,40 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Static, Type } from 'typebox'
+import { type Static, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
-import { isInMemory } from './platform/db/database.js'
+import { isInMemory } from './platform/data-dir.js'
+import { redactUrlPasswords } from './platform/redact.js'
+import { keptSecret } from './platform/secret-file.js'
 import type { QueueSettings } from './queue/settings.js'
-import { type IdentityProvider, parsePublicKey } from './users/idp-tokens.js'
+import type { IdentityProvider } from './users/idp-tokens.js'
+import { parsePublicKey } from './users/public-key.js'
+
+/**
+ * How a message may show a variable's value: a secret never (`secret`), a URL without its
+ * password (`url`); every other variable as it is. Marked here, on the variable, and nowhere else.
+ */
+type Shown = 'secret' | 'url'
+const asSecret: { shown: Shown } = { shown: 'secret' }
+const asUrl: { shown: Shown } = { shown: 'url' }
+
+const AUTH_SECRET_MIN = 32
+const ADMIN_KEY_MIN = 16
 
 /** The environment variables stagedoor reads, with their defaults (the README lists them). */
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', ...asUrl })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^(rediss?|redis-cluster)://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^(rediss?|redis-cluster)://', ...asUrl })),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  AUTH_SECRET: Type.Optional(Type.String({ minLength: 32 })),
-  ADMIN_KEY: Type.Optional(Type.String({ minLength: 16 })),
+  AUTH_SECRET: Type.Optional(Type.String({ minLength: AUTH_SECRET_MIN, ...asSecret })),
+  ADMIN_KEY: Type.Optional(Type.String({ minLength: ADMIN_KEY_MIN, ...asSecret })),
   DEMO_DATA: Type.Boolean({ default: true }),
   SIGNUP: Type.Union([Type.Literal('open'), Type.Literal('off')], { default: 'open' }),
-  AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  CHARGES: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('off')])),
+  AUTH_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', ...asUrl })),
   AUTH_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
@@ -32,6 +47,11 @@ const EnvSchema = Type.Object({
   QUEUE_ACTIVE_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   QUEUE_ACTIVE_MAX_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 1800 }),
   QUEUE_WAITING_IDLE_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  QUEUE_ADAPTIVE: Type.Boolean({ default: false }),
+  QUEUE_ADAPTIVE_MIN_PER_TICK: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+  /** Unset: ten times QUEUE_ADMIT_PER_TICK. */
+  QUEUE_ADAPTIVE_MAX_PER_TICK: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  QUEUE_ADAPTIVE_TARGET_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 250 }),
   HOLD_TTL_S: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   HOLD_MAX_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
   TICKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
@@ -45,6 +65,12 @@ const EnvSchema = Type.Object({
   SHUTDOWN_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
   OVERLOAD_LAG_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000 }),
+  NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://', ...asUrl })),
+  WEBHOOK_ALLOW_PRIVATE: Type.Optional(Type.Boolean()),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 5000 }),
+  WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 1, maximum: 7 * 86_400_000, default: 6 * 3_600_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 12 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -63,11 +89,20 @@ export interface Config {
   dataDir: string
   authSecret: string
   adminKey: string
-  /** True when the admin key was generated here and should be shown to the operator. */
-  adminKeyGenerated: boolean
+  /** The file in DATA_DIR that keeps the admin key, when it is not ADMIN_KEY's and not in memory only. */
+  adminKeyFile?: string
+  /** True on the start that made the admin key: the one chance to show it to the operator. */
+  adminKeyCreated: boolean
+  /** What no log line may show: the secret variables' values (generated or not) and the URLs' passwords. */
+  secretValues: string[]
   demoData: boolean
   /** `off`: no demo sign-up, and demo access tokens are refused; fans sign in with the identity provider. */
   signup: 'open' | 'off'
+  /**
+   * `open`: fans top up their own balance (demo); `off`: only the operator's payment integration
+   * credits balances (the admin route). Open by default only while demo sign-up is.
+   */
+  charges: 'open' | 'off'
   /** The identity provider whose JWTs are accepted as Bearer tokens, if any. */
   identity?: IdentityProvider
   queue: QueueSettings
@@ -92,6 +127,13 @@ export interface Config {
   /** New work is refused (503 OVERLOADED) while the event loop lags more than this; 0: never. */
   overloadLagMs: number
   logLevel: string
+  /** NATS server(s) whose JetStream gets every event too, when set. */
+  natsUrl?: string
+  /**
+   * Webhook targets and retries: private targets (embedded default true), retry delays, attempts
+   * before `failed`, and one attempt's longest time (a relay's claim lasts three of them).
+   */
+  webhooks: { allowPrivate: boolean; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; timeoutMs: number }
 }
 
 export class ConfigError extends Error {}
@@ -100,8 +142,8 @@ type Env = Record<string, string | undefined>
 
 /**
  * Reads and validates the configuration. In embedded mode (no DATABASE_URL) missing secrets are
- * generated; AUTH_SECRET is kept in DATA_DIR so tokens survive a restart. In production both
- * secrets are required.
+ * generated and kept in DATA_DIR, so tokens and the admin key survive a restart. In production
+ * both secrets come from the environment only: DATA_DIR is never read for them.
  */
 export function loadConfig(env: Env = process.env): Config {
   const raw: Record<string, string> = {}
@@ -114,13 +156,20 @@ export function loadConfig(env: Env = process.env): Config {
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.instancePath.slice(1)
-      return `${name}=${JSON.stringify(raw[name])}: ${e.message}`
+      return `${shownVariable(name, raw[name])}: ${e.message}`
     })
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`)
   }
   const e = parsed as Static<typeof EnvSchema>
+  if (e.WEBHOOK_RETRY_MAX_MS < e.WEBHOOK_RETRY_BASE_MS) {
+    throw new ConfigError('invalid configuration: WEBHOOK_RETRY_MAX_MS must be at least WEBHOOK_RETRY_BASE_MS')
+  }
   if (e.QUEUE_ACTIVE_MAX_S < e.QUEUE_ACTIVE_IDLE_S) {
     throw new ConfigError('invalid configuration: QUEUE_ACTIVE_MAX_S must be at least QUEUE_ACTIVE_IDLE_S')
+  }
+  const adaptiveMax = e.QUEUE_ADAPTIVE_MAX_PER_TICK ?? Math.min(100_000, 10 * e.QUEUE_ADMIT_PER_TICK)
+  if (adaptiveMax < e.QUEUE_ADAPTIVE_MIN_PER_TICK) {
+    throw new ConfigError('invalid configuration: QUEUE_ADAPTIVE_MAX_PER_TICK must be at least QUEUE_ADAPTIVE_MIN_PER_TICK')
   }
   const production = e.DATABASE_URL !== undefined
   if (production && !e.AUTH_SECRET) {
@@ -133,6 +182,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.SIGNUP === 'off' && !identity) {
     throw new ConfigError('invalid configuration: SIGNUP=off needs AUTH_JWKS_URL or AUTH_PUBLIC_KEY, else no one can sign in')
   }
+  const authSecret = e.AUTH_SECRET ? { value: e.AUTH_SECRET, created: false } : embeddedSecret(e.DATA_DIR, 'auth-secret', AUTH_SECRET_MIN)
+  const adminKey = e.ADMIN_KEY ? { value: e.ADMIN_KEY, created: false } : embeddedSecret(e.DATA_DIR, 'admin-key', ADMIN_KEY_MIN)
   return {
     port: e.PORT,
     host: e.HOST,
@@ -140,11 +191,15 @@ export function loadConfig(env: Env = process.env): Config {
     poolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
-    authSecret: e.AUTH_SECRET ?? embeddedSecret(e.DATA_DIR, 'auth-secret'),
-    adminKey: e.ADMIN_KEY ?? embeddedSecret(e.DATA_DIR, 'admin-key'),
-    adminKeyGenerated: !e.ADMIN_KEY,
+    authSecret: authSecret.value,
+    adminKey: adminKey.value,
+    adminKeyFile: adminKey.file,
+    adminKeyCreated: adminKey.created,
+    secretValues: secretValues({ ...raw, AUTH_SECRET: authSecret.value, ADMIN_KEY: adminKey.value }),
     demoData: e.DEMO_DATA,
     signup: e.SIGNUP,
+    // Money for nothing is part of the demo: a deployment with real sign-in takes real payments.
+    charges: e.CHARGES ?? (e.SIGNUP === 'open' ? 'open' : 'off'),
     identity,
     queue: {
       strategy: e.QUEUE_STRATEGY,
@@ -155,6 +210,12 @@ export function loadConfig(env: Env = process.env): Config {
       activeMaxS: e.QUEUE_ACTIVE_MAX_S,
       waitingIdleS: e.QUEUE_WAITING_IDLE_S,
       paused: false,
+      adaptive: {
+        enabled: e.QUEUE_ADAPTIVE,
+        minAdmitPerTick: e.QUEUE_ADAPTIVE_MIN_PER_TICK,
+        maxAdmitPerTick: adaptiveMax,
+        targetLatencyMs: e.QUEUE_ADAPTIVE_TARGET_MS,
+      },
     },
     holdTtlS: e.HOLD_TTL_S,
     holdMaxPerUser: e.HOLD_MAX_PER_USER,
@@ -168,6 +229,15 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     overloadLagMs: e.OVERLOAD_LAG_MS,
     logLevel: e.LOG_LEVEL,
+    natsUrl: e.NATS_URL,
+    // A laptop's receiver is on localhost; a production endpoint never is.
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? !production,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
   }
 }
 
@@ -185,7 +255,7 @@ function identityOf(e: Static<typeof EnvSchema>): IdentityProvider | undefined {
   if (!issuer) throw new ConfigError(`invalid configuration: AUTH_ISSUER is required with ${source}`)
   if (!audience) throw new ConfigError(`invalid configuration: AUTH_AUDIENCE is required with ${source}`)
   if (jwksUrl) {
-    if (!URL.canParse(jwksUrl)) throw new ConfigError(`invalid configuration: AUTH_JWKS_URL=${JSON.stringify(jwksUrl)}: not a URL`)
+    if (!URL.canParse(jwksUrl)) throw new ConfigError(`invalid configuration: ${shownVariable('AUTH_JWKS_URL', jwksUrl)}: not a URL`)
     return { keys: { jwksUrl }, issuer, audience }
   }
   // A one-line variable may carry the PEM's line breaks as \n.
@@ -198,23 +268,60 @@ function identityOf(e: Static<typeof EnvSchema>): IdentityProvider | undefined {
   return { keys: { publicKey }, issuer, audience }
 }
 
-/** A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). */
-function embeddedSecret(dataDir: string, name: string): string {
-  const fresh = randomBytes(32).toString('base64url')
-  if (isInMemory(dataDir)) return fresh
+/** How a variable's value is marked in EnvSchema: `secret`, `url` or (unmarked) shown as it is. */
+const shownAs = (name: string): Shown | undefined => (EnvSchema.properties as Record<string, TSchema & { shown?: Shown }>)[name]?.shown
+
+/** `NAME="value"` for a message: a secret's value never, a URL's without its password. */
+function shownVariable(name: string, value: string | undefined): string {
+  const shown = shownAs(name)
+  if (shown === 'secret') return `${name} (value not shown)`
+  if (shown === 'url' && value !== undefined) return `${name}=${JSON.stringify(withoutPassword(value))}`
+  return `${name}=${JSON.stringify(value)}`
+}
+
+/** A URL with its password as `***`; in a value not shaped scheme://user:password@…, all before its last `@`. */
+function withoutPassword(value: string): string {
+  const redacted = redactUrlPasswords(value)
+  if (redacted !== value || !value.includes('@')) return redacted
+  return `***${value.slice(value.lastIndexOf('@'))}`
+}
+
+/** The values of the variables marked secret, and the passwords of those marked url. */
+function secretValues(values: Record<string, string | undefined>): string[] {
+  const found: string[] = []
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = values[name]
+    if (!value) continue
+    const shown = shownAs(name)
+    if (shown === 'secret') found.push(value)
+    if (shown === 'url' && URL.canParse(value)) {
+      const { password } = new URL(value)
+      if (password) found.push(password)
+    }
+  }
+  return found
+}
+
+interface EmbeddedSecret {
+  value: string
+  /** Where it is kept; none for an in-memory DATA_DIR. */
+  file?: string
+  created: boolean
+}
+
+/**
+ * A secret generated once and kept in DATA_DIR (or only in memory for an in-memory DATA_DIR). A
+ * file too short to be a secret of at least `minLength` characters (a start that died before
+ * writing it) is replaced; a file that cannot be read or replaced stops the start.
+ */
+function embeddedSecret(dataDir: string, name: string, minLength: number): EmbeddedSecret {
+  const generate = () => randomBytes(32).toString('base64url')
+  if (isInMemory(dataDir)) return { value: generate(), created: true }
   const file = join(dataDir, name)
   try {
-    return readFileSync(file, 'utf8').trim()
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    return { ...keptSecret(file, minLength, generate), file }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  try {
-    writeFileSync(file, fresh + '\n', { mode: 0o600, flag: 'wx' })
-    return fresh
-  } catch (err) {
-    // Another process wrote it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim()
-    throw err
+    throw new ConfigError(`invalid configuration: ${file} (a secret in DATA_DIR) cannot be read or replaced: ${(err as Error).message}`)
   }
 }

@@ -1,12 +1,19 @@
+import type { Kysely } from 'kysely'
 import type { Clock } from '../platform/clock.js'
-import type { CatalogRepository } from './repository.js'
+import type { CatalogRepository, CatalogTables } from './repository.js'
 import type { CatalogService } from './service.js'
 
 const DAY = 24 * 3600 * 1000
 
-/** Whether demo data was created (only on a database without concerts). */
-export async function seedDemoData(repository: CatalogRepository, catalog: CatalogService, clock: Clock): Promise<boolean> {
-  return repository.db.transaction().execute(async (trx) => {
+/**
+ * Whether demo data was created (only on a database without concerts), through the app's own
+ * catalog, in one transaction on `db` (a connection of its own at start, see app.ts).
+ */
+export async function seedDemoData(
+  { repository, catalog, clock }: { repository: CatalogRepository; catalog: CatalogService; clock: Clock },
+  db: Kysely<CatalogTables> = repository.db,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
     await repository.lockDemoSeeding(trx)
     if (await repository.hasConcerts(trx)) return false
     const now = clock.now()

@@ -3,9 +3,10 @@ import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
 import type { Metrics } from '../platform/metrics.js'
+import type { BookingHealth } from '../queue/booking-health.js'
+import type { Credentials, QueueGate } from '../queue/gate.js'
 import type { QueueService } from '../queue/service.js'
-import type { QueueClaims } from '../queue/tokens.js'
-import type { ReservationService } from '../reservation/service.js'
+import { type ReservationService, scheduleCancelled } from '../reservation/service.js'
 import type { PaymentRepository, PayOutcome, PayResult } from './repository.js'
 
 export interface Payment {
@@ -24,6 +25,20 @@ export interface PayRequest {
   idempotencyKey: string | undefined
 }
 
+/** What the payment use case is built from. */
+export interface PaymentParts {
+  repository: PaymentRepository
+  /** The gate, passed after a replay; the queue, told when a token's payment ends it. */
+  gate: QueueGate
+  queue: QueueService
+  reservations: ReservationService
+  idempotency: IdempotencyService
+  clock: Clock
+  metrics: Metrics
+  /** Told how each payment answers: adaptive admission steers by it. */
+  health: BookingHealth
+}
+
 const ROUTE = 'payments'
 
 const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> = {
@@ -33,6 +48,7 @@ const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> 
   HOLD_RELEASED: () => new AppError('HOLD_RELEASED', 'this hold was released'),
   HOLD_EXPIRED: () => new AppError('HOLD_EXPIRED', 'the hold has expired; hold the seat again'),
   SCHEDULE_CLOSED: () => new AppError('SCHEDULE_CLOSED', 'this date has already started'),
+  SCHEDULE_CANCELLED: scheduleCancelled,
   INSUFFICIENT_BALANCE: (r) =>
     new AppError('INSUFFICIENT_BALANCE', `the balance ${r.balance} does not cover the price ${r.price}`, {
       balance: r.balance,
@@ -46,14 +62,25 @@ const refusals: Record<Exclude<PayOutcome, 'PAID'>, (r: PayResult) => AppError> 
  * all or none); the queue token ends after it, which frees the fan's slot.
  */
 export class PaymentService {
-  constructor(
-    private readonly repository: PaymentRepository,
-    private readonly queue: QueueService,
-    private readonly reservations: ReservationService,
-    private readonly idempotency: IdempotencyService,
-    private readonly clock: Clock,
-    private readonly metrics: Metrics,
-  ) {}
+  private readonly repository: PaymentRepository
+  private readonly gate: QueueGate
+  private readonly queue: QueueService
+  private readonly reservations: ReservationService
+  private readonly idempotency: IdempotencyService
+  private readonly clock: Clock
+  private readonly metrics: Metrics
+  private readonly health: BookingHealth
+
+  constructor(parts: PaymentParts) {
+    this.repository = parts.repository
+    this.gate = parts.gate
+    this.queue = parts.queue
+    this.reservations = parts.reservations
+    this.idempotency = parts.idempotency
+    this.clock = parts.clock
+    this.metrics = parts.metrics
+    this.health = parts.health
+  }
 
   async pay({ userId, reservationId, queueToken, idempotencyKey }: PayRequest): Promise<Payment> {
     const body = { reservationId }
@@ -62,16 +89,27 @@ export class PaymentService {
     if (replayed) return replayed
 
     // 2. The gate, with its one exception for money: a token that ended by its payment or its
-    //    hard limit may still pay the live holds taken under it.
-    const claims = this.queue.verifyToken(queueToken)
-    const concertId = await this.admit(userId, claims, reservationId)
+    //    hard limit may still pay the live holds taken under it. From here on the payment counts
+    //    in the booking health of its queue token's concert.
+    const credentials = this.gate.credentials(userId, queueToken)
+    return this.health.observe(this.gate.concertOf(credentials), () =>
+      this.payAdmitted(credentials, { userId, reservationId, idempotencyKey }),
+    )
+  }
+
+  private async payAdmitted(
+    credentials: Credentials,
+    { userId, reservationId, idempotencyKey }: Omit<PayRequest, 'queueToken'>,
+  ): Promise<Payment> {
+    const body = { reservationId }
+    const admitted = await this.gate.admitToPay(credentials, () => this.reservations.find(userId, reservationId))
 
     // 3. The payment, once per Idempotency-Key.
     const paid = await this.idempotency.run(userId, ROUTE, idempotencyKey, body, async (trx) => {
       const now = this.clock.now()
       const paymentId = newId('pay', now)
-      const result = await this.repository.pay({ paymentId, userId, reservationId, now: new Date(now), concertId, queueToken: claims }, trx)
-      this.metrics.payment(claims.concertId, result.outcome)
+      const result = await this.repository.pay(admitted, { paymentId, reservationId, now: new Date(now) }, trx)
+      this.metrics.payment(admitted.claims.concertId, result.outcome)
       if (result.outcome !== 'PAID') throw refusals[result.outcome](result)
       return {
         paymentId,
@@ -87,35 +125,7 @@ export class PaymentService {
 
     // 4. The token ends and its slot frees. The end was owed in the payment's transaction: if it
     //    fails here (the queue store is down, or this process dies first), the queue's loop ends it.
-    await this.queue.endAfterPayment(claims).catch(() => undefined)
+    await this.queue.endAfterPayment(admitted.claims).catch(() => undefined)
     return { paymentId: paid.paymentId, reservationId, amount: paid.amount, balance: paid.balance, status: 'PAID' }
-  }
-
-  /**
-   * The concert whose reservations this request may pay (checked inside the payment: 403 for
-   * another concert's), or null when the reservation has been checked here already. The common
-   * case costs one store read: an ACTIVE token of this user.
-   */
-  private async admit(userId: string, claims: QueueClaims, reservationId: string): Promise<string | null> {
-    let active: boolean
-    try {
-      active = await this.queue.isActive(claims, userId)
-    } catch (err) {
-      // The queue store does not answer: a live hold this user took under this very token proves
-      // the admission, so money still moves with the database alone.
-      const reservation = await this.reservations.find(userId, reservationId)
-      const provesAdmission =
-        claims.userId === userId &&
-        reservation?.status === 'HELD' &&
-        reservation.queueTokenId === claims.tokenId &&
-        reservation.concertId === claims.concertId
-      if (provesAdmission) return claims.concertId
-      throw err
-    }
-    if (active) return claims.concertId
-    const reservation = await this.reservations.find(userId, reservationId)
-    const heldUnderThisToken = reservation?.status === 'HELD' && reservation.queueTokenId === claims.tokenId
-    await this.queue.admit(claims, userId, reservation?.concertId, { mayPayHoldsOfEndedToken: heldUnderThisToken })
-    return reservation?.concertId ?? null
   }
 }

@@ -1,5 +1,6 @@
 /**
- * A bounded map of recently used entries, in two generations: lookups read both, a hit in the old
+ * The bounded map: every in-process map keyed by something unbounded (concerts, tokens, cache
+ * keys) is one of these. It keeps recently used entries in two generations: lookups read both, a hit in the old
  * one moves up, new entries go to the young one, and when it is full the old one is dropped whole.
  * Evicting one entry at a time from a Map instead walks the holes its deletions leave, which grows
  * to tens of microseconds an entry at this size.
@@ -30,5 +31,10 @@ export class Generations<V> {
   delete(key: string) {
     this.#young.delete(key)
     this.#old.delete(key)
+  }
+
+  /** The keys held now, each once. */
+  keys(): string[] {
+    return [...new Set([...this.#young.keys(), ...this.#old.keys()])]
   }
 }

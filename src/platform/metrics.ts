@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { SingleFlight } from './single-flight.js'
 
 /** One concert's queue, as the operators' figures show it. */
 export interface QueueGaugeValues {
@@ -7,6 +8,10 @@ export interface QueueGaugeValues {
   active: number
   admittedLastMinute: number
   p50WaitSeconds: number | null
+  admitPerTick: number
+  /** While adaptive admission steers the concert: its last decision's p90 and error share (null before any). */
+  latencyP90Ms: number | null
+  errorRate: number | null
 }
 
 /** A count kept in a plain number on the hot path and added to its counter when it is read. */
@@ -17,7 +22,7 @@ interface Tally<L extends string> {
 
 /**
  * The app's Prometheus registry (one per app, so several apps can share a process in tests).
- * Series are prefixed `stagedoor_`; the README lists them and ops/grafana draws them. Counts on
+ * Series are prefixed `stagedoor_`; docs/operations.md lists them and ops/grafana draws them. Counts on
  * hot paths are plain numbers that a scrape adds to their counters, so a request does no label
  * hashing.
  */
@@ -25,8 +30,6 @@ export class Metrics {
   readonly registry = new Registry()
   readonly #tallies = new Map<Counter<string>, Map<string, Tally<string>>>()
   readonly #observers = new Map<string, { observe(v: number): void }>()
-  #queueFigures: (() => Promise<QueueGaugeValues[]>) | undefined
-  #queueScrape: Promise<void> | undefined
 
   readonly cacheRequests = new Counter({
     name: 'stagedoor_cache_requests_total',
@@ -82,22 +85,96 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly queueWaiting = this.queueGauge('stagedoor_queue_waiting', 'Fans waiting in line, by concert')
-  readonly queueActive = this.queueGauge('stagedoor_queue_active', 'Fans admitted and active, by concert')
-  readonly queueAdmitted = this.queueGauge('stagedoor_queue_admitted_last_minute', 'Fans admitted in the last minute, by concert')
-  readonly queueP50Wait = this.queueGauge(
-    'stagedoor_queue_p50_wait_seconds',
-    'Median wait from joining to admission of those admitted in the last minute, by concert',
-  )
+  readonly webhookDeliveries = new Counter({
+    name: 'stagedoor_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retrying (to be tried again) or failed (the last attempt failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+
+  readonly relayBatchDuration = new Histogram({
+    name: 'stagedoor_relay_batch_duration_seconds',
+    help: 'Time of one relay batch: numbering new events and claiming due deliveries (sending runs after it)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  })
 
   constructor() {
     // Process memory, event-loop lag, GC: what an operator watches during a sale.
     collectDefaultMetrics({ register: this.registry, prefix: 'stagedoor_' })
   }
 
-  /** Where the queue gauges come from: read at each scrape. */
-  readQueueFiguresWith(figures: () => Promise<QueueGaugeValues[]>) {
-    this.#queueFigures = figures
+  /**
+   * The queue gauges, by concert, read from `figures` at each scrape (one read for all of them).
+   * The queue registers them as it is built, once.
+   */
+  registerQueueGauges(figures: () => Promise<QueueGaugeValues[]>): void {
+    const scrape = new SingleFlight<void>(1)
+    const gauge = (name: string, help: string) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['concert'] as const,
+        registers: [this.registry],
+        collect: () => scrape.run('queue', read),
+      })
+    const waiting = gauge('stagedoor_queue_waiting', 'Fans waiting in line, by concert')
+    const active = gauge('stagedoor_queue_active', 'Fans admitted and active, by concert')
+    const admitted = gauge('stagedoor_queue_admitted_last_minute', 'Fans admitted in the last minute, by concert')
+    const p50Wait = gauge(
+      'stagedoor_queue_p50_wait_seconds',
+      'Median wait from joining to admission of those admitted in the last minute, by concert',
+    )
+    const admitPerTick = gauge(
+      'stagedoor_queue_admit_per_tick',
+      'Fans admitted per tick (set by adaptive admission where it steers), by concert',
+    )
+    const bookingP90 = gauge(
+      'stagedoor_queue_booking_latency_p90_seconds',
+      "p90 latency of holds and payments in adaptive admission's last decided window, by concert",
+    )
+    const bookingErrors = gauge(
+      'stagedoor_queue_booking_error_ratio',
+      "Share of holds and payments that failed (5xx) in adaptive admission's last decided window, by concert",
+    )
+    const read = async () => {
+      const all = await figures()
+      for (const g of [waiting, active, admitted, p50Wait, admitPerTick, bookingP90, bookingErrors]) g.reset()
+      for (const f of all) {
+        const concert = f.concertId
+        waiting.set({ concert }, f.waiting)
+        active.set({ concert }, f.active)
+        admitted.set({ concert }, f.admittedLastMinute)
+        if (f.p50WaitSeconds !== null) p50Wait.set({ concert }, f.p50WaitSeconds)
+        admitPerTick.set({ concert }, f.admitPerTick)
+        if (f.latencyP90Ms !== null) bookingP90.set({ concert }, f.latencyP90Ms / 1000)
+        if (f.errorRate !== null) bookingErrors.set({ concert }, f.errorRate)
+      }
+    }
+  }
+
+  /**
+   * The outbox lag, read at each scrape from the time of the oldest event not yet out, against
+   * `now`. The events component registers it as it is built, once.
+   */
+  registerOutboxLag(oldestUndelivered: () => Promise<Date | undefined>, now: () => number): void {
+    const lag = new Gauge({
+      name: 'stagedoor_outbox_lag_seconds',
+      help: 'Age of the oldest event not yet out: not numbered yet, or with a webhook delivery still pending; 0 when none',
+      registers: [this.registry],
+      collect: async () => {
+        const at = await oldestUndelivered()
+        lag.set(at === undefined ? 0 : Math.max(0, (now() - at.getTime()) / 1000))
+      },
+    })
+  }
+
+  webhookDelivery(outcome: 'delivered' | 'retrying' | 'failed') {
+    this.webhookDeliveries.labels({ outcome }).inc()
+  }
+
+  relayBatch(seconds: number) {
+    this.relayBatchDuration.observe(seconds)
   }
 
   cacheRead(cache: string, result: 'local' | 'redis' | 'load') {
@@ -157,34 +234,5 @@ export class Metrics {
       this.#observers.set(key, observer)
     }
     return observer
-  }
-
-  private queueGauge(name: string, help: string): Gauge<'concert'> {
-    return new Gauge({
-      name,
-      help,
-      labelNames: ['concert'] as const,
-      registers: [this.registry],
-      // A scrape reads the four queue gauges at once: they share one read of every concert's figures.
-      collect: async () => {
-        this.#queueScrape ??= this.collectQueueFigures().finally(() => {
-          this.#queueScrape = undefined
-        })
-        await this.#queueScrape
-      },
-    })
-  }
-
-  private async collectQueueFigures() {
-    if (!this.#queueFigures) return
-    const figures = await this.#queueFigures()
-    for (const gauge of [this.queueWaiting, this.queueActive, this.queueAdmitted, this.queueP50Wait]) gauge.reset()
-    for (const f of figures) {
-      const concert = f.concertId
-      this.queueWaiting.set({ concert }, f.waiting)
-      this.queueActive.set({ concert }, f.active)
-      this.queueAdmitted.set({ concert }, f.admittedLastMinute)
-      if (f.p50WaitSeconds !== null) this.queueP50Wait.set({ concert }, f.p50WaitSeconds)
-    }
   }
 }

@@ -29,14 +29,17 @@ export interface TokenPayload {
  */
 export class TokenSigner {
   /** Verified payloads by token, oldest first (a Map keeps insertion order). */
-  readonly #verified = new Generations<Readonly<TokenPayload>>(VERIFIED_GENERATION_SIZE)
+  readonly #verified: Generations<Readonly<TokenPayload>>
   readonly #key: KeyObject
 
   constructor(
     secret: string,
     private readonly clock: Clock,
+    /** Tokens remembered: two generations of this many. */
+    generationSize = VERIFIED_GENERATION_SIZE,
   ) {
     this.#key = createSecretKey(Buffer.from(secret))
+    this.#verified = new Generations(generationSize)
   }
 
   /** Whether a token is shaped like one of ours, so it is worth verifying here. Says nothing of its validity. */

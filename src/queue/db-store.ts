@@ -1,7 +1,20 @@
 import { type Kysely, sql } from 'kysely'
-import { Coalescer } from '../platform/coalescer.js'
+import { Generations } from '../platform/generations.js'
+import { SingleFlight } from '../platform/single-flight.js'
+import { ADAPTIVE_WINDOW_MS } from './adaptive.js'
+import {
+  BatchedQueueStore,
+  type JoinCall,
+  type PeekCall,
+  type RawJoin,
+  type RawState,
+  type StatusCall,
+  type TouchCall,
+} from './batched-store.js'
+import { emptyCounts, type HealthCounts } from './booking-health.js'
+import { deadlines, recentSince } from './deadlines.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
-import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult, TokenEntry } from './store.js'
+import type { AdaptiveRecord, AdaptiveWindow, EndReason, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 
 /** A status poll refreshes last_seen_at at most this often: fewer writes, same outcome. */
 const SEEN_GRANULARITY = '1000 milliseconds'
@@ -18,6 +31,8 @@ const BATCHES_IN_FLIGHT = 2
  */
 const LINE_COPY_MS = 1000
 const MIN_ORDER_KEY = '-9223372036854775808'
+/** A concert's booking health is kept this many windows: past the decision on them. */
+const HEALTH_KEEP_WINDOWS = 10
 
 type EntryStatus = 'WAITING' | 'ACTIVE' | 'EXPIRED'
 
@@ -43,9 +58,17 @@ interface QueueTicksTable {
   last_tick_at: number
 }
 
+interface QueueAdaptiveTable {
+  concert_id: string
+  /** The last window the adaptive controller took (sql/queue_adaptive_take.sql). */
+  taken_window: number
+  decision: AdaptiveRecord | null
+}
+
 export interface QueueTables {
   queue_entries: QueueEntriesTable
   queue_ticks: QueueTicksTable
+  queue_adaptive: QueueAdaptiveTable
 }
 
 /** An entry as the functions in sql/ return it; no row (or a null status) means no such entry. */
@@ -69,12 +92,17 @@ interface PollRow extends StateRow {
  * after it does any of those; another process's changes show within LINE_COPY_MS.
  */
 class LineCopy {
-  constructor(
-    readonly keys: Float64Array,
-    readonly tokens: string[],
-    readonly takenAt: number,
-    readonly ttlMs: number,
-  ) {}
+  readonly keys: Float64Array
+  readonly tokens: string[]
+  readonly takenAt: number
+  readonly ttlMs: number
+
+  constructor(copy: { keys: Float64Array; tokens: string[]; takenAt: number; ttlMs: number }) {
+    this.keys = copy.keys
+    this.tokens = copy.tokens
+    this.takenAt = copy.takenAt
+    this.ttlMs = copy.ttlMs
+  }
 
   get lastKey(): string {
     return this.keys.length === 0 ? MIN_ORDER_KEY : String(this.keys[this.keys.length - 1])
@@ -105,41 +133,19 @@ class LineCopy {
 
 type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean }
 
-interface JoinCall {
-  tokenId: string
-  userId: string
-  orderKey: number
-  now: number
-  staleBefore: number
-  mayCreate: boolean
-}
-
-interface TouchCall {
-  tokenId: string
-  now: number
-  staleBefore: number
-  idleS: number
-}
-
-interface StatusCall {
-  tokenId: string
-  now: number
-  staleBefore: number
-  entry: TokenEntry
-}
-
-const toState = (row: StateRow | undefined): EntryState => {
+/** A row of the functions in sql/ as the shared plumbing takes it; no row is no such entry. */
+const rawState = (row: StateRow | undefined): RawState => {
   switch (row?.status ?? 'EXPIRED') {
     case 'WAITING':
-      return { state: 'WAITING', position: row!.ahead! + 1 }
+      return ['W', row!.ahead! + 1]
     case 'ACTIVE':
-      return { state: 'ACTIVE', activeUntil: row!.active_until!.getTime() }
-    case 'EXPIRED':
-      return { state: 'EXPIRED', reason: row?.end_reason ?? null }
+      return ['A', row!.active_until!.getTime()]
+    default:
+      return ['X', row?.end_reason ?? 'UNKNOWN']
   }
 }
 
-const toJoin = (row: JoinRow): JoinResult | undefined =>
+const rawJoin = (row: JoinRow): RawJoin | undefined =>
   row.token_id === null
     ? undefined
     : {
@@ -147,8 +153,10 @@ const toJoin = (row: JoinRow): JoinResult | undefined =>
         joinedAt: row.joined_at.getTime(),
         orderKey: Number(row.order_key),
         created: row.created,
-        state: toState(row),
+        state: rawState(row),
       }
+
+const dates = (times: number[]) => times.map((t) => new Date(t))
 
 /**
  * The queue in the database: positions are index range counts (`queue_positions`, one pass for
@@ -156,54 +164,33 @@ const toJoin = (row: JoinRow): JoinResult | undefined =>
  * queue_ticks is the lock that makes counting and admitting one step across processes. The
  * functions it calls are in sql/.
  */
-export class DbQueueStore implements QueueStore {
-  readonly #joins: Coalescer<JoinCall, JoinRow>
-  readonly #polls: Coalescer<StatusCall, StateRow>
-  readonly #touches: Coalescer<TouchCall, StateRow>
-  readonly #lines = new Map<string, LineCopy>()
-  readonly #lineLoads = new Map<string, { promise: Promise<LineCopy>; version: number }>()
-  /** Bumped by this process's changes to a concert's line: a copy taken before one is not kept. */
-  readonly #lineVersions = new Map<string, number>()
+export class DbQueueStore extends BatchedQueueStore {
+  readonly #lines = new Generations<LineCopy>(500)
+  /** One copy of a line taken at a time; this process's changes to the line make a copy being taken stale. */
+  readonly #lineLoads = new SingleFlight<LineCopy>()
 
   constructor(private readonly db: Kysely<QueueTables>) {
-    const options = { maxInFlight: BATCHES_IN_FLIGHT }
-    this.#joins = new Coalescer((concertId, calls) => this.joinMany(concertId, calls), options)
-    this.#polls = new Coalescer((concertId, calls) => this.statusMany(concertId, calls), options)
-    this.#touches = new Coalescer((concertId, calls) => this.touchMany(concertId, calls), options)
+    super({ maxInFlight: BATCHES_IN_FLIGHT })
   }
 
-  async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
-    const staleBefore = now - s.waitingIdleS * 1000
-    return toJoin(await this.#joins.run(concertId, { tokenId, userId, orderKey, now, staleBefore, mayCreate: true }))!
-  }
-
-  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings): Promise<JoinResult | undefined> {
-    const staleBefore = now - s.waitingIdleS * 1000
-    return toJoin(await this.#joins.run(concertId, { tokenId: '', userId, orderKey: 0, now, staleBefore, mayCreate: false }))
-  }
-
-  async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
-    return toState(await this.#polls.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000, entry }))
-  }
-
-  private async joinMany(concertId: string, calls: JoinCall[]): Promise<JoinRow[]> {
+  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | undefined)[]> {
     // New entries sort after the copy of the line, unless they join the shuffled pre-queue.
     const line = this.#lines.get(concertId)
     if (line && calls.some((c) => c.mayCreate && line.covers(c.orderKey))) this.lineChanged(concertId)
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
-        ${calls.map((c) => c.orderKey)}::bigint[], ${calls.map((c) => new Date(c.now))}::timestamptz[],
-        ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[])`.execute(this.db)
-    return rows
+        ${calls.map((c) => c.orderKey)}::bigint[], ${dates(calls.map((c) => c.at.now))}::timestamptz[],
+        ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[])`.execute(this.db)
+    return rows.map(rawJoin)
   }
 
-  private async statusMany(concertId: string, calls: StatusCall[]): Promise<StateRow[]> {
-    const line = await this.lineOf(concertId, calls[0]!.now)
+  protected async statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]> {
+    const line = await this.lineOf(concertId, calls[0]!.at.now)
     const { rows } = await sql<PollRow>`
       select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
-        ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
+        ${dates(calls.map((c) => c.at.now))}::timestamptz[], ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[],
         ${SEEN_GRANULARITY}::interval, ${calls.map((c) => c.entry.userId)}::text[],
-        ${calls.map((c) => new Date(c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
+        ${dates(calls.map((c) => c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
         ${line.lastKey}::bigint, ${line.lastToken})`.execute(this.db)
     if (rows.some((r) => r.end_reason === 'WAITING_IDLE')) this.lineChanged(concertId)
     for (const row of rows) {
@@ -211,153 +198,95 @@ export class DbQueueStore implements QueueStore {
       // After the copy's end: counted from there; within it: where it sorts in the copy.
       row.ahead = row.ahead !== null ? line.keys.length + row.ahead : line.ahead(Number(row.order_key), row.token_id!)
     }
-    return rows
+    return rows.map(rawState)
   }
 
   /** This process's copy of the concert's waiting line: kept while fresh, else taken once for every poll waiting. */
   private async lineOf(concertId: string, now: number): Promise<LineCopy> {
     const line = this.#lines.get(concertId)
     if (line && now - line.takenAt < line.ttlMs && now >= line.takenAt) return line
-    const version = this.#lineVersions.get(concertId) ?? 0
-    const load = this.#lineLoads.get(concertId)
-    if (load && load.version === version) return load.promise
-    const promise = this.copyLine(concertId, now).then((copy) => {
-      if (this.#lineLoads.get(concertId)?.promise === promise) this.#lineLoads.delete(concertId)
-      if ((this.#lineVersions.get(concertId) ?? 0) === version) {
-        if (this.#lines.size >= 1000) this.#lines.clear()
-        this.#lines.set(concertId, copy)
-      }
-      return copy
-    })
-    promise.catch(() => this.#lineLoads.delete(concertId))
-    this.#lineLoads.set(concertId, { promise, version })
-    return promise
+    return this.#lineLoads.run(
+      concertId,
+      () => this.copyLine(concertId, now),
+      (copy) => this.#lines.set(concertId, copy),
+    )
   }
 
   private async copyLine(concertId: string, now: number): Promise<LineCopy> {
     const started = performance.now()
-    const rows = await this.db
-      .selectFrom('queue_entries')
-      .select(['order_key', 'token_id'])
-      .where('concert_id', '=', concertId)
-      .where('status', '=', 'WAITING')
-      .orderBy('order_key')
-      .orderBy('token_id')
-      .execute()
+    const { rows } = await sql<{ order_key: string | number; token_id: string }>`select * from queue_line(${concertId})`.execute(this.db)
     const keys = new Float64Array(rows.length)
     const tokens = new Array<string>(rows.length)
     for (let i = 0; i < rows.length; i++) {
       keys[i] = Number(rows[i]!.order_key)
       tokens[i] = rows[i]!.token_id
     }
-    return new LineCopy(keys, tokens, now, Math.max(LINE_COPY_MS, 10 * (performance.now() - started)))
+    return new LineCopy({ keys, tokens, takenAt: now, ttlMs: Math.max(LINE_COPY_MS, 10 * (performance.now() - started)) })
   }
 
   /** This process changed the concert's line: its copy is taken again on the next poll. */
   private lineChanged(concertId: string) {
-    this.#lineVersions.set(concertId, (this.#lineVersions.get(concertId) ?? 0) + 1)
+    this.#lineLoads.invalidate(concertId)
     this.#lines.delete(concertId)
-    if (this.#lineVersions.size >= 10_000) this.#lineVersions.clear()
   }
 
-  async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
-    return toState(await this.#touches.run(concertId, { tokenId, now, staleBefore: now - s.waitingIdleS * 1000, idleS: s.activeIdleS }))
-  }
-
-  private async touchMany(concertId: string, calls: TouchCall[]): Promise<StateRow[]> {
+  protected async touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]> {
     // One batch is one concert's: its settings are the same for every call but in the moment they change.
     const { rows } = await sql<StateRow>`
       select * from queue_touch_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
-        ${calls.map((c) => new Date(c.now))}::timestamptz[], ${calls.map((c) => new Date(c.staleBefore))}::timestamptz[],
-        ${`${calls[0]!.idleS} seconds`}::interval, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
-    return rows
+        ${dates(calls.map((c) => c.at.now))}::timestamptz[], ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[],
+        ${`${calls[0]!.at.activeIdleMs} milliseconds`}::interval, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
+    return rows.map(rawState)
   }
 
-  async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
+  protected async peekMany(concertId: string, calls: PeekCall[]): Promise<RawState[]> {
     const { rows } = await sql<StateRow>`
-      select case when e.status = 'ACTIVE' and e.active_until <= ${new Date(now)} then 'EXPIRED' else e.status end as status,
-        coalesce(e.end_reason, queue_lapse_reason(e.status, e.last_seen_at, e.active_until, e.active_max_until, ${new Date(now)}, null)) as end_reason,
-        e.active_until, p.ahead
-      from queue_entries e left join queue_positions(${concertId}, array[${tokenId}]) p on e.status = 'WAITING'
-      where e.token_id = ${tokenId} and e.concert_id = ${concertId}`.execute(this.db)
-    return toState(rows[0])
+      select * from queue_peek_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
+        ${dates(calls.map((c) => c.now))}::timestamptz[])`.execute(this.db)
+    return rows.map(rawState)
   }
 
   async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID', now: number, s: QueueSettings): Promise<boolean> {
-    const endEntry = async (db: Kysely<QueueTables>) => {
-      const at = new Date(now)
-      const staleBefore = new Date(now - s.waitingIdleS * 1000)
-      // An entry that had already lapsed ends with the reason it lapsed, and was not live.
-      const { rows } = await sql<{ lapsed: EndReason | null }>`
-        with e as (
-          select token_id,
-            queue_lapse_reason(status, last_seen_at, active_until, active_max_until, ${at}, ${staleBefore}) as lapsed
-          from queue_entries where token_id = ${tokenId} and concert_id = ${concertId} and status <> 'EXPIRED'
-          for update
-        )
-        update queue_entries q set status = 'EXPIRED', ended_at = ${at}, end_reason = coalesce(e.lapsed, ${reason})
-        from e where q.token_id = e.token_id
-        returning e.lapsed`.execute(db)
-      return rows.length === 1 && rows[0]!.lapsed === null
-    }
-    const ended = !promotesOnFree(s)
-      ? await endEntry(this.db)
-      : await this.db.transaction().execute(async (trx) => {
-          // Promotion takes the concert's tick lock before the entry's row, in the same order as tick().
-          await this.lockTick(trx, concertId)
-          const live = await endEntry(trx)
-          if (live) await this.admitNext(trx, concertId, now, s)
-          return live
-        })
+    const at = deadlines(now, s)
+    const { perTick, cap } = admissionBounds(s)
+    const { rows } = await sql<{ live: boolean }>`
+      select queue_end(${concertId}, ${tokenId}, ${reason}, ${new Date(now)}, ${new Date(at.staleBefore)}, ${promotesOnFree(s)},
+        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)}) as live`.execute(this.db)
+    const ended = rows[0]!.live
     if (ended) this.lineChanged(concertId)
     return ended
   }
 
-  async tick(concertId: string, now: number, s: QueueSettings): Promise<TickResult> {
-    const result = await this.db.transaction().execute(async (trx): Promise<TickResult> => {
-      await trx
-        .insertInto('queue_ticks')
-        .values({ concert_id: concertId, last_tick_at: 0 })
-        .onConflict((oc) => oc.doNothing())
-        .execute()
-      const claimed = await sql`
-        update queue_ticks set last_tick_at = ${now}
-        where concert_id = ${concertId} and div(${now}::bigint, ${s.tickMs}) > div(last_tick_at, ${s.tickMs})
-        returning concert_id`.execute(trx)
-      if (claimed.rows.length === 0) return { ran: false, admitted: 0, expired: 0 }
-      const expired = await this.endLapsed(trx, concertId, now, s)
-      const admitted = await this.admitNext(trx, concertId, now, s)
-      return { ran: true, admitted, expired }
-    })
+  async tick(concertId: string, now: number, s: QueueSettings, seatsLeft?: number): Promise<TickResult> {
+    const at = deadlines(now, s)
+    const { perTick, cap } = admissionBounds(s, seatsLeft)
+    const { rows } = await sql<TickResult>`
+      select * from queue_tick(${concertId}, ${new Date(now)}, ${now}::bigint, ${s.tickMs}::integer, ${new Date(at.staleBefore)},
+        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)})`.execute(this.db)
+    const result = rows[0]!
     if (result.admitted + result.expired > 0) this.lineChanged(concertId)
     return result
   }
 
+  /** Read from the live entries themselves (sql/queue_live_concerts.sql): nothing to keep in step. */
+  async liveConcerts(): Promise<string[]> {
+    const { rows } = await sql<{ concert_id: string }>`select concert_id from queue_live_concerts()`.execute(this.db)
+    return rows.map((r) => r.concert_id)
+  }
+
   async recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions> {
-    const row = await this.db
-      .selectFrom('queue_entries')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('admitted_at').as('first')])
-      .where('concert_id', '=', concertId)
-      .where('admitted_at', '>', new Date(now - 60_000))
-      .where('admitted_at', '<=', new Date(now))
-      .executeTakeFirstOrThrow()
-    return { admittedLastMinute: Number(row.n), firstAdmittedAt: row.first?.getTime() ?? null }
+    const { rows } = await sql<{ admitted: number; first_admitted_at: Date | null; active: number }>`
+      select * from queue_admission_pace(${concertId}, ${new Date(recentSince(now))}, ${new Date(now)})`.execute(this.db)
+    const row = rows[0]!
+    return { admittedLastMinute: row.admitted, firstAdmittedAt: row.first_admitted_at?.getTime() ?? null, active: row.active }
   }
 
   async figures(concertId: string, now: number, s: QueueSettings): Promise<QueueFigures> {
+    const at = deadlines(now, s)
     const { rows } = await sql<{ waiting: number; active: number; admitted: number; p50: number | null }>`
-      select
-        (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'WAITING'
-           and last_seen_at > ${new Date(now - s.waitingIdleS * 1000)}) as waiting,
-        (select count(*)::int from queue_entries where concert_id = ${concertId} and status = 'ACTIVE'
-           and active_until > ${new Date(now)}) as active,
-        a.admitted, a.p50
-      from (
-        select count(*)::int as admitted,
-          percentile_cont(0.5) within group (order by greatest(0, extract(epoch from admitted_at - joined_at)))::float8 as p50
-        from queue_entries
-        where concert_id = ${concertId} and admitted_at > ${new Date(now - 60_000)} and admitted_at <= ${new Date(now)}
-      ) a`.execute(this.db)
+      select * from queue_figures(${concertId}, ${new Date(now)}, ${new Date(at.staleBefore)}, ${new Date(at.recentSince)})`.execute(
+      this.db,
+    )
     const r = rows[0]!
     return {
       waiting: r.waiting,
@@ -367,53 +296,31 @@ export class DbQueueStore implements QueueStore {
     }
   }
 
-  private async lockTick(trx: Kysely<QueueTables>, concertId: string) {
-    await trx
-      .insertInto('queue_ticks')
-      .values({ concert_id: concertId, last_tick_at: 0 })
-      .onConflict((oc) => oc.doNothing())
-      .execute()
-    await trx.selectFrom('queue_ticks').select('concert_id').where('concert_id', '=', concertId).forUpdate().execute()
+  async addHealth(concertId: string, window: number, counts: HealthCounts): Promise<void> {
+    await sql`select queue_health_add(${concertId}, ${window}::bigint, ${counts.buckets}::integer[], ${counts.errors}::integer,
+      ${window - HEALTH_KEEP_WINDOWS}::bigint)`.execute(this.db)
   }
 
-  /** Ends waiting entries that stopped polling and admissions past their idle or hard limit. */
-  private async endLapsed(trx: Kysely<QueueTables>, concertId: string, now: number, s: QueueSettings) {
-    const at = new Date(now)
-    const staleBefore = new Date(now - s.waitingIdleS * 1000)
-    const result = await sql`
-      update queue_entries set status = 'EXPIRED', ended_at = ${at},
-        end_reason = queue_lapse_reason(status, last_seen_at, active_until, active_max_until, ${at}, ${staleBefore})
-      where concert_id = ${concertId}
-        and ((status = 'WAITING' and last_seen_at <= ${staleBefore}) or (status = 'ACTIVE' and active_until <= ${at}))`.execute(trx)
-    return Number(result.numAffectedRows ?? 0)
+  async takeWindow(concertId: string, window: number): Promise<AdaptiveWindow | undefined> {
+    const from = window * ADAPTIVE_WINDOW_MS
+    const { rows } = await sql<{ buckets: number[]; errors: number; admitted: number; waiting: number }>`
+      select * from queue_adaptive_take(${concertId}, ${window}::bigint, ${new Date(from)}, ${new Date(from + ADAPTIVE_WINDOW_MS)})`.execute(
+      this.db,
+    )
+    const row = rows[0]
+    if (!row) return undefined
+    const counts = row.buckets.length === 0 ? emptyCounts() : { buckets: row.buckets, errors: row.errors }
+    return { counts, admitted: row.admitted, waiting: row.waiting }
   }
 
-  /** Admits the next in line within the strategy's bounds. The caller holds the tick lock. */
-  private async admitNext(trx: Kysely<QueueTables>, concertId: string, now: number, s: QueueSettings): Promise<number> {
-    const { perTick, cap } = admissionBounds(s)
-    let n = perTick < 0 ? Number.MAX_SAFE_INTEGER : perTick
-    if (cap >= 0) {
-      const { active } = await trx
-        .selectFrom('queue_entries')
-        .select((eb) => eb.fn.countAll<number>().as('active'))
-        .where('concert_id', '=', concertId)
-        .where('status', '=', 'ACTIVE')
-        .where('active_until', '>', new Date(now))
-        .executeTakeFirstOrThrow()
-      n = Math.min(n, cap - Number(active))
-    }
-    if (n <= 0) return 0
-    const at = new Date(now)
-    const result = await sql`
-      update queue_entries set status = 'ACTIVE', admitted_at = ${at},
-        active_until = ${new Date(now + Math.min(s.activeIdleS, s.activeMaxS) * 1000)},
-        active_max_until = ${new Date(now + s.activeMaxS * 1000)}
-      where status = 'WAITING' and token_id in (
-        select token_id from queue_entries
-        where concert_id = ${concertId} and status = 'WAITING' and last_seen_at > ${new Date(now - s.waitingIdleS * 1000)}
-        order by order_key, token_id limit ${Math.min(n, 1_000_000)}
-        for update
-      )`.execute(trx)
-    return Number(result.numAffectedRows ?? 0)
+  async saveDecision(concertId: string, decision: AdaptiveRecord): Promise<void> {
+    await sql`select queue_adaptive_save(${concertId}, ${decision.window}::bigint, ${JSON.stringify(decision)}::jsonb)`.execute(this.db)
+  }
+
+  async lastDecision(concertId: string): Promise<AdaptiveRecord | null> {
+    const { rows } = await sql<{ decision: AdaptiveRecord | null }>`select queue_adaptive_decision(${concertId}) as decision`.execute(
+      this.db,
+    )
+    return rows[0]!.decision
   }
 }

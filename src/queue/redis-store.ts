@@ -1,78 +1,176 @@
-import { Coalescer } from '../platform/coalescer.js'
+import { Generations } from '../platform/generations.js'
 import type { RedisClient } from '../platform/redis/client.js'
 import { LuaScripts } from '../platform/redis/scripts.js'
+import { ADAPTIVE_WINDOW_MS } from './adaptive.js'
+import {
+  BatchedQueueStore,
+  type JoinCall,
+  type PeekCall,
+  type RawJoin,
+  type RawState,
+  type StatusCall,
+  type TouchCall,
+} from './batched-store.js'
+import { emptyCounts, type HealthCounts } from './booking-health.js'
+import { deadlines, recentSince } from './deadlines.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
-import type { EndReason, EntryState, JoinResult, QueueFigures, QueueStore, RecentAdmissions, TickResult, TokenEntry } from './store.js'
+import type { AdaptiveRecord, AdaptiveWindow, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 import { QUEUE_TOKEN_TTL_S } from './tokens.js'
 
-type ScriptName = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures'
-/** The scripts that take many records in one run: the crowd's calls, coalesced per concert. */
-type BatchedScript = 'join' | 'status' | 'touch' | 'peek'
-type ScriptRecord = (string | number)[]
+type ConcertScript = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures' | 'adaptive-save' | 'adaptive'
+/** The scripts of adaptive admission that take a window's key besides the concert's. */
+type WindowScript = 'health-add' | 'adaptive-take'
+/** The scripts of the list of live concerts: one key of its own, outside every concert's slot. */
+type ListScript = 'list' | 'unlist' | 'live'
+type ScriptName = ConcertScript | WindowScript | ListScript
 
 /**
  * Why a token ended is kept longer than any token lives: a payment of holds taken under it needs
  * the reason, and a token with no trace at all can then only be one whose data was lost.
  */
 const ENDED_RETENTION_MS = (QUEUE_TOKEN_TTL_S + 3600) * 1000
+/** A window's booking health is kept this long: past the decision on it. */
+const HEALTH_KEEP_MS = 10 * ADAPTIVE_WINDOW_MS
+/** The adaptive controller's last window and decision are kept this long after their last use. */
+const ADAPTIVE_KEEP_MS = 24 * 3600 * 1000
 
 /** The keys of one concert, each under the hash tag `{concertId}` (one Redis Cluster slot). */
-const KEY_NAMES = ['waiting', 'seen', 'active', 'entries', 'users', 'maxuntil', 'tick', 'admitted', 'ended', 'reasons'] as const
+const KEY_NAMES = [
+  'waiting',
+  'seen',
+  'active',
+  'entries',
+  'users',
+  'maxuntil',
+  'tick',
+  'admitted',
+  'ended',
+  'reasons',
+  'generation',
+  'adaptive',
+] as const
 type KeyName = (typeof KEY_NAMES)[number]
 
 /** The keys each script takes, in its order (each script's header says what they hold). */
-const SCRIPT_KEYS: Record<ScriptName, KeyName[]> = {
-  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons'],
-  status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
+const SCRIPT_KEYS: Record<ConcertScript, KeyName[]> = {
+  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons', 'admitted', 'generation'],
+  status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'generation'],
   touch: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
   peek: ['active', 'maxuntil', 'waiting', 'seen', 'reasons'],
   end: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted'],
-  tick: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'tick'],
-  recent: ['admitted'],
+  tick: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'tick', 'generation'],
+  recent: ['admitted', 'active'],
   figures: ['seen', 'active', 'admitted'],
+  'adaptive-save': ['adaptive'],
+  adaptive: ['adaptive'],
 }
 
-type RawState = ['A', number] | ['W', number] | ['X', string]
-
-const toState = (raw: RawState): EntryState => {
-  switch (raw[0]) {
-    case 'A':
-      return { state: 'ACTIVE', activeUntil: Number(raw[1]) }
-    case 'W':
-      return { state: 'WAITING', position: Number(raw[1]) }
-    case 'X':
-      return { state: 'EXPIRED', reason: raw[1] === 'UNKNOWN' ? null : (raw[1] as EndReason) }
-  }
-}
+/** Concerts per run of the list script. */
+const LIST_CHUNK = 1000
 
 /**
  * The queue on Redis: waiting tokens in a sorted set by order, active tokens in a sorted set
  * scored by expiry, and every state change one Lua script (lua/). All keys of a concert share the
  * hash tag `{concertId}`, so a Redis Cluster keeps them in one slot.
+ *
+ * The concerts with someone in line are listed in one sorted set of their own (`q:live`, in
+ * whatever slot it falls in, so it is written in a call after the concert's script): a join lists
+ * its concert under its line's generation, which every entry made raises, and the tick that
+ * finds a line empty unlists the concert only while it is listed under that generation or below.
+ * A join that raced the removal has raised the generation, so its concert stays listed (or is
+ * listed again by the join's own call); at worst a concert stays listed until its next tick.
  */
-export class RedisQueueStore implements QueueStore {
+export class RedisQueueStore extends BatchedQueueStore {
   private readonly scripts: LuaScripts<ScriptName>
-  readonly #keys = new Map<string, Record<ScriptName, string[]>>()
-  readonly #batches = new Map<BatchedScript, Coalescer<ScriptRecord, unknown>>()
+  readonly #keys = new Generations<Record<ConcertScript, string[]>>(5_000)
+  /** The list as this process last read it: concert -> generation it was listed under. */
+  #listed = new Map<string, number>()
+  /**
+   * Concerts whose polls found someone in line since the list was last read: listed again then
+   * (under generation 0, which leaves a listed concert as it is), in case the list lost them.
+   * The 10,000 seen last at most: one forgotten is kept again by its next poll.
+   */
+  readonly #seenInLine = new Generations<true>(5_000)
 
   constructor(
     /** The connection (tests play a broken admission against the same keys through it). */
     readonly redis: RedisClient,
     private readonly prefix = 'sd:',
   ) {
+    super()
     this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_queue')
-    for (const name of ['join', 'status', 'touch', 'peek'] as const) {
-      this.#batches.set(name, new Coalescer(async (concertId, records) => (await this.run(name, concertId, records.flat())) as unknown[]))
+  }
+
+  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | undefined)[]> {
+    const records = calls.map((c) => [c.userId, c.tokenId, c.at.now, c.orderKey, c.at.staleBefore, c.mayCreate ? 1 : 0])
+    const results = (await this.run('join', concertId, records.flat())) as unknown[]
+    // Listed before any of the batch's joins is answered; a join again lists it again.
+    await this.list([[results.pop() as number, concertId]])
+    return results.map((result) => {
+      const [tokenId, joinedAt, orderKey, created, ...state] = result as [string, string, string, number, ...RawState]
+      if (tokenId === '') return undefined
+      return { tokenId, joinedAt: Number(joinedAt), orderKey: Number(orderKey), created: created === 1, state }
+    })
+  }
+
+  protected async statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]> {
+    const records = calls.map((c) => [c.tokenId, c.at.now, c.at.staleBefore, c.entry.userId, c.entry.joinedAt, c.entry.orderKey])
+    const states = (await this.run('status', concertId, records.flat())) as RawState[]
+    this.sawLine(concertId, states)
+    // Tokens put back in line after a loss of data list their concert at once.
+    let restored = -1
+    for (const s of states) if (s[0] === 'W' && s[2] !== undefined) restored = Math.max(restored, s[2])
+    if (restored >= 0) await this.list([[restored, concertId]])
+    return states
+  }
+
+  protected async touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]> {
+    const records = calls.map((c) => [c.tokenId, c.at.now, c.at.activeIdleMs, c.at.staleBefore])
+    const states = (await this.run('touch', concertId, records.flat())) as RawState[]
+    this.sawLine(concertId, states)
+    return states
+  }
+
+  protected async peekMany(concertId: string, calls: PeekCall[]): Promise<RawState[]> {
+    return (await this.run(
+      'peek',
+      concertId,
+      calls.flatMap((c) => [c.tokenId, c.now]),
+    )) as RawState[]
+  }
+
+  private run(name: ConcertScript, concertId: string, args: (string | number)[]): Promise<unknown> {
+    return this.scripts.run(name, this.keysOf(concertId)[name], args)
+  }
+
+  /** The list of live concerts: one key for the whole deployment. */
+  get liveKey(): string {
+    return `${this.prefix}q:live`
+  }
+
+  /** Lists concerts as live, each under a generation of its line. */
+  private async list(concerts: [generation: number, concertId: string][]) {
+    for (let i = 0; i < concerts.length; i += LIST_CHUNK) {
+      await this.scripts.run('list', [this.liveKey], concerts.slice(i, i + LIST_CHUNK).flat())
     }
   }
 
-  /** Runs one record of a batched script, together with the other calls of this turn for the concert. */
-  private batched(name: BatchedScript, concertId: string, record: ScriptRecord): Promise<unknown> {
-    return this.#batches.get(name)!.run(concertId, record)
+  private sawLine(concertId: string, states: RawState[]) {
+    if (this.#seenInLine.get(concertId)) return
+    if (states.some((s) => s[0] !== 'X')) this.#seenInLine.set(concertId, true)
   }
 
-  private run(name: ScriptName, concertId: string, args: (string | number)[]): Promise<unknown> {
-    return this.scripts.run(name, this.keysOf(concertId)[name], args)
+  async liveConcerts(): Promise<string[]> {
+    const seen = this.#seenInLine.keys()
+    if (seen.length > 0) {
+      await this.list(seen.map((c) => [0, c]))
+      for (const c of seen) this.#seenInLine.delete(c)
+    }
+    const listed = (await this.scripts.run('live', [this.liveKey], [])) as string[]
+    const generations = new Map<string, number>()
+    for (let i = 0; i < listed.length; i += 2) generations.set(listed[i]!, Number(listed[i + 1]))
+    this.#listed = generations
+    return [...generations.keys()]
   }
 
   /** The keys of a concert, by name. */
@@ -80,98 +178,108 @@ export class RedisQueueStore implements QueueStore {
     return `${this.prefix}q:{${concertId}}:${name}`
   }
 
-  /** Every key of a concert. */
+  /** The key of a concert's booking health in one window (expiring). */
+  healthKey(concertId: string, window: number): string {
+    return `${this.prefix}q:{${concertId}}:health:${window}`
+  }
+
+  /** Every key of a concert (the booking health's windows expire by themselves). */
   keys(concertId: string): string[] {
     return KEY_NAMES.map((n) => this.key(concertId, n))
   }
 
-  private keysOf(concertId: string): Record<ScriptName, string[]> {
+  private keysOf(concertId: string): Record<ConcertScript, string[]> {
     let keys = this.#keys.get(concertId)
     if (!keys) {
       keys = Object.fromEntries(
         Object.entries(SCRIPT_KEYS).map(([script, names]) => [script, names.map((n) => this.key(concertId, n))]),
-      ) as Record<ScriptName, string[]>
-      if (this.#keys.size > 10_000) this.#keys.clear()
+      ) as Record<ConcertScript, string[]>
       this.#keys.set(concertId, keys)
     }
     return keys
   }
 
-  async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
-    return (await this.joinRecord(concertId, [userId, tokenId, now, orderKey, now - s.waitingIdleS * 1000, 1]))!
-  }
-
-  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings): Promise<JoinResult | undefined> {
-    return this.joinRecord(concertId, [userId, '', now, 0, now - s.waitingIdleS * 1000, 0])
-  }
-
-  private async joinRecord(concertId: string, record: ScriptRecord): Promise<JoinResult | undefined> {
-    const [token, joinedAt, key, created, ...state] = (await this.batched('join', concertId, record)) as [
-      string,
-      string,
-      string,
-      number,
-      ...RawState,
-    ]
-    if (token === '') return undefined
-    return { tokenId: token, joinedAt: Number(joinedAt), orderKey: Number(key), created: created === 1, state: toState(state) }
-  }
-
-  async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
-    const record = [tokenId, now, now - s.waitingIdleS * 1000, entry.userId, entry.joinedAt, entry.orderKey]
-    return toState((await this.batched('status', concertId, record)) as RawState)
-  }
-
-  async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {
-    const raw = await this.batched('touch', concertId, [tokenId, now, s.activeIdleS * 1000, now - s.waitingIdleS * 1000])
-    return toState(raw as RawState)
-  }
-
-  async peek(concertId: string, tokenId: string, now: number): Promise<EntryState> {
-    return toState((await this.batched('peek', concertId, [tokenId, now])) as RawState)
-  }
-
   async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID', now: number, s: QueueSettings): Promise<boolean> {
+    const at = deadlines(now, s)
+    const promote = promotesOnFree(s) ? 1 : 0
     const live = await this.run('end', concertId, [
       tokenId,
       now,
       reason,
-      promotesOnFree(s) ? 1 : 0,
+      promote,
       s.maxActive,
-      s.activeIdleS * 1000,
-      s.activeMaxS * 1000,
-      now - s.waitingIdleS * 1000,
+      at.activeIdleMs,
+      at.activeMaxMs,
+      at.staleBefore,
     ])
     return live === 1
   }
 
-  async tick(concertId: string, now: number, s: QueueSettings): Promise<TickResult> {
-    const { perTick, cap } = admissionBounds(s)
-    const [ran, admitted, expired] = (await this.run('tick', concertId, [
+  async tick(concertId: string, now: number, s: QueueSettings, seatsLeft?: number): Promise<TickResult> {
+    const at = deadlines(now, s)
+    const { perTick, cap } = admissionBounds(s, seatsLeft)
+    const [ran, admitted, expired, emptyAt] = (await this.run('tick', concertId, [
       now,
       s.tickMs,
       perTick,
       cap,
-      s.activeIdleS * 1000,
-      s.activeMaxS * 1000,
-      now - s.waitingIdleS * 1000,
+      at.activeIdleMs,
+      at.activeMaxMs,
+      at.staleBefore,
       now - ENDED_RETENTION_MS,
-    ])) as [number, number, number]
+      this.#listed.get(concertId) ?? 0,
+    ])) as [number, number, number, number]
+    if (emptyAt >= 0) await this.scripts.run('unlist', [this.liveKey], [concertId, emptyAt])
     return { ran: ran === 1, admitted, expired }
   }
 
   async recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions> {
-    const [admitted, first] = (await this.run('recent', concertId, [now])) as [number, number]
-    return { admittedLastMinute: admitted, firstAdmittedAt: first < 0 ? null : first }
+    const [admitted, first, active] = (await this.run('recent', concertId, [now, recentSince(now)])) as [number, number, number]
+    return { admittedLastMinute: admitted, firstAdmittedAt: first < 0 ? null : first, active }
   }
 
   async figures(concertId: string, now: number, s: QueueSettings): Promise<QueueFigures> {
-    const [waiting, active, admitted, p50] = (await this.run('figures', concertId, [now, now - s.waitingIdleS * 1000])) as number[]
+    const at = deadlines(now, s)
+    const [waiting, active, admitted, p50] = (await this.run('figures', concertId, [now, at.staleBefore, at.recentSince])) as number[]
     return {
       waiting: waiting!,
       active: active!,
       admittedLastMinute: admitted!,
       p50WaitSeconds: p50! < 0 ? null : Math.round(p50! / 1000),
     }
+  }
+
+  async addHealth(concertId: string, window: number, counts: HealthCounts): Promise<void> {
+    const pairs: number[] = []
+    counts.buckets.forEach((n, bucket) => {
+      if (n > 0) pairs.push(bucket, n)
+    })
+    await this.scripts.run('health-add', [this.healthKey(concertId, window)], [HEALTH_KEEP_MS, counts.errors, ...pairs])
+  }
+
+  async takeWindow(concertId: string, window: number): Promise<AdaptiveWindow | undefined> {
+    const keys = [
+      this.key(concertId, 'adaptive'),
+      this.healthKey(concertId, window),
+      this.key(concertId, 'admitted'),
+      this.key(concertId, 'waiting'),
+    ]
+    const from = window * ADAPTIVE_WINDOW_MS
+    const taken = (await this.scripts.run('adaptive-take', keys, [window, from, from + ADAPTIVE_WINDOW_MS, ADAPTIVE_KEEP_MS])) as number[]
+    if (taken.length === 0) return undefined
+    const [admitted, waiting, errors, ...pairs] = taken as [number, number, number, ...number[]]
+    const counts = emptyCounts()
+    counts.errors = errors
+    for (let i = 0; i < pairs.length; i += 2) counts.buckets[pairs[i]!] = pairs[i + 1]!
+    return { counts, admitted, waiting }
+  }
+
+  async saveDecision(concertId: string, decision: AdaptiveRecord): Promise<void> {
+    await this.run('adaptive-save', concertId, [decision.window, JSON.stringify(decision), ADAPTIVE_KEEP_MS])
+  }
+
+  async lastDecision(concertId: string): Promise<AdaptiveRecord | null> {
+    const json = (await this.run('adaptive', concertId, [])) as string | null
+    return json === null ? null : (JSON.parse(json) as AdaptiveRecord)
   }
 }

@@ -1,48 +1,26 @@
 import { Type } from 'typebox'
 import { adminHook } from '../platform/http/admin.js'
+import { uncompressed } from '../platform/http/compression.js'
 import { perMinute } from '../platform/http/rate-limits.js'
-import { DateTime, Id, problems, security } from '../platform/http/schemas.js'
-import type { App } from '../platform/http/types.js'
+import { Id, problems, security } from '../platform/http/schemas.js'
+import type { Routes } from '../platform/http/types.js'
 import type { AccessTokens } from '../users/access-tokens.js'
 import { userHook } from '../users/hooks.js'
-import { MAX_PAYLOAD_LENGTH } from './challenges.js'
+import { ChallengeSchema, JoinBody, QueueReportSchema, QueueStatusSchema } from './schemas.js'
 import type { QueueService } from './service.js'
 import { QueueSettingsPatchSchema, QueueSettingsSchema } from './settings.js'
 
-const QueueStatusSchema = Type.Object({
-  token: Type.String({ description: 'Send as the Queue-Token header' }),
-  concertId: Type.String(),
-  status: Type.Union([Type.Literal('WAITING'), Type.Literal('ACTIVE'), Type.Literal('EXPIRED'), Type.Literal('SOLD_OUT')], {
-    description: 'SOLD_OUT: every seat is sold; the fan keeps the place and is WAITING again if seats come back',
-  }),
-  position: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
-    description: '1 = next in line; 0 when ACTIVE; null in the pre-queue and when EXPIRED',
-  }),
-  etaSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  pollAfterMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  activeUntil: Type.Union([DateTime, Type.Null()]),
-  availableSeats: Type.Integer({ minimum: 0, description: 'seats of the concert neither held nor sold (at most 1 s old)' }),
-})
-
-/** An ALTCHA challenge (version 2 format): solve it, then join with the payload. */
-const ChallengeSchema = Type.Object(
-  {
-    parameters: Type.Object({}, { additionalProperties: true }),
-    signature: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true },
-)
-
-export function queueRoutes(
-  app: App,
-  { queue, accessTokens, adminKey, joinPerMin }: { queue: QueueService; accessTokens: AccessTokens; adminKey: string; joinPerMin: number },
-) {
+export const queueRoutes: Routes<{ queue: QueueService; accessTokens: AccessTokens; adminKey: string; joinPerMin: number }> = (
+  app,
+  { queue, accessTokens, adminKey, joinPerMin },
+) => {
   const admin = { onRequest: adminHook(adminKey) }
 
   app.post(
     '/v1/concerts/:concertId/queue',
     {
       onRequest: userHook(accessTokens),
+      ...uncompressed,
       // A join may come without a body: it is then an empty one.
       preValidation: (request, _reply, done) => {
         request.body ??= {}
@@ -53,18 +31,16 @@ export function queueRoutes(
         tags: ['queue'],
         summary: 'Join the queue of a concert',
         description:
-          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200. A concert whose joinChallenge is pow needs `altcha`, the payload of a solved challenge, for a new entry.',
+          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200. A concert whose joinChallenge is pow needs `altcha`, the payload of a solved challenge, for a new entry. On a concert with presaleOpensAt, until saleOpensAt a new entry needs `code`, a presale code (403 PRESALE_CODE_REQUIRED, PRESALE_CODE_INVALID, PRESALE_CODE_USED); a refused code counts against the join limit per address like any join.',
         security: security.user,
         params: Type.Object({ concertId: Id }),
-        body: Type.Object(
-          { altcha: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_PAYLOAD_LENGTH, description: "ALTCHA's base64 payload" })) },
-          { additionalProperties: false },
-        ),
+        'x-optional-body': true,
+        body: JoinBody,
         response: { 200: QueueStatusSchema, 201: QueueStatusSchema, ...problems(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
-      const { created, status } = await queue.join(request.userId, request.params.concertId, request.body.altcha)
+      const { created, status } = await queue.join(request.userId, request.params.concertId, request.body)
       return reply.status(created ? 201 : 200).send(status)
     },
   )
@@ -76,7 +52,7 @@ export function queueRoutes(
         tags: ['queue'],
         summary: 'A proof-of-work challenge to solve before joining (concerts whose joinChallenge is pow)',
         params: Type.Object({ concertId: Id }),
-        response: { 200: ChallengeSchema, ...problems(404) },
+        response: { 200: ChallengeSchema, ...problems(400, 404) },
       },
     },
     async (request) => queue.challenge(request.params.concertId),
@@ -85,6 +61,7 @@ export function queueRoutes(
   app.get(
     '/v1/queue/status',
     {
+      ...uncompressed,
       schema: {
         tags: ['queue'],
         summary: 'Place in line, wait estimate and when to ask again',
@@ -121,16 +98,8 @@ export function queueRoutes(
         security: security.admin,
         params: Type.Object({ concertId: Id }),
         response: {
-          200: Type.Object({
-            waiting: Type.Integer(),
-            active: Type.Integer(),
-            admittedLastMinute: Type.Integer(),
-            p50WaitSeconds: Type.Union([Type.Integer(), Type.Null()], {
-              description: 'Median wait from joining to admission of those admitted in the last minute',
-            }),
-            config: QueueSettingsSchema,
-          }),
-          ...problems(401, 404),
+          200: QueueReportSchema,
+          ...problems(400, 401, 404),
         },
       },
     },

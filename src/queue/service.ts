@@ -1,13 +1,21 @@
 import { randomInt } from 'node:crypto'
 import type { Challenge } from 'altcha-lib'
+import type { Inventory } from '../inventory/service.js'
 import type { Cache } from '../platform/cache/cache.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
+import { Generations } from '../platform/generations.js'
 import { newId } from '../platform/ids.js'
+import type { Metrics } from '../platform/metrics.js'
+import { SingleFlight } from '../platform/single-flight.js'
+import type { PresaleCodes } from '../presale/service.js'
+import { ADAPTIVE_WINDOW_MS, type AdaptiveDecision, decide, describe, type HealthSignal } from './adaptive.js'
+import { answered, type BookingHealth, latencyP90 } from './booking-health.js'
 import type { JoinChallenges } from './challenges.js'
+import { RECENT_WINDOW_MS, waitingIdleMs } from './deadlines.js'
 import type { OwedEnds } from './owed-ends.js'
 import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './settings.js'
-import type { EntryState, QueueFigures, QueueStore } from './store.js'
+import type { AdaptiveRecord, AdaptiveWindow, EntryState, QueueFigures, QueueStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
 export interface QueueStatus {
@@ -17,31 +25,82 @@ export interface QueueStatus {
   position: number | null
   etaSeconds: number | null
   pollAfterMs: number | null
+  /** The longest a waiting fan may go without asking and keep the place (a hidden page waits this long). */
+  pollBeforeMs: number | null
   /** When the admission ends unless used (RFC 3339), while ACTIVE. */
   activeUntil: string | null
   /** Seats of the concert neither held nor sold (at most 1 s old). */
   availableSeats: number
 }
 
-export interface QueueReport extends QueueFigures {
-  config: QueueSettings
+/** Adaptive admission as operators see it: the rate now, and the last decision with its reason. */
+interface AdaptiveView {
+  enabled: boolean
+  admitPerTick: number
+  /** Of the last decision's window; null before any decision. */
+  latencyP90Ms: number | null
+  errorRate: number | null
+  reason: AdaptiveDecision['reason'] | null
+  /** The last decision in words. */
+  decision: string | null
+  decidedAt: string | null
 }
 
-/** What the queue needs to know of a concert: when its line forms, when its sale opens, whether joining needs a proof of work. */
+export interface QueueReport extends QueueFigures {
+  config: QueueSettings
+  adaptive: AdaptiveView
+}
+
+/** A live concert's figures for the metrics, with its rate and, while adaptive, the last decision's signal. */
+export interface LiveConcertFigures extends QueueFigures {
+  concertId: string
+  admitPerTick: number
+  latencyP90Ms: number | null
+  errorRate: number | null
+}
+
+/**
+ * What the queue needs to know of a concert: when its line forms, when its presale and its sale
+ * open, whether joining needs a proof of work.
+ */
 export interface QueueConcert {
   concertId: string
   queueOpensAt: Date | null
+  /** Admission starts here, not at the sale, and until the sale a new entry needs a presale code. */
+  presaleOpensAt: Date | null
   saleOpensAt: Date | null
   joinChallenge: 'none' | 'pow'
 }
 
-/** What is left to sell of a concert (the reservation component, wired in by the app); at most 1 s old. */
-export type Inventory = (concertId: string) => Promise<{ availableSeats: number; soldOut: boolean }>
+/** What a join may bring besides the user: the payload of a solved challenge, a presale code. */
+export interface JoinProofs {
+  altcha?: string
+  code?: string
+}
 
 /** Where the queue finds concerts (the catalog, wired in by the app). */
 export interface ConcertDirectory {
   get(concertId: string): Promise<QueueConcert | undefined>
-  list(): Promise<QueueConcert[]>
+}
+
+/** What the queue is built from (named, as several parts share a type). */
+export interface QueueParts {
+  store: QueueStore
+  settings: QueueSettingsService
+  concerts: ConcertDirectory
+  tokens: QueueTokens
+  owed: OwedEnds
+  inventory: Inventory
+  challenges: JoinChallenges
+  /** The presale codes a join during a presale is checked against. */
+  presale: PresaleCodes
+  clock: Clock
+  /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
+  local: Cache
+  /** This process's counts of holds and payments, which the admission loop adds to the store's. */
+  health: BookingHealth
+  /** Where the queue gauges go: read from this service at each scrape. */
+  metrics: Metrics
 }
 
 /**
@@ -59,10 +118,14 @@ interface PollContext {
 }
 
 const POLL_CONTEXT_MS = 250
+/** A concert stays in the metrics this long after its line was last seen with someone in it, so its figures fall to zero. */
+const FIGURES_AFTER_LINE_MS = 60_000
 
 /** An end owed by a payment is left to the paying request this long before the loop takes it. */
 const OWED_END_GRACE_MS = 2000
 const RECENT_TTL_MS = 1000
+/** A pace observed over less than this is a burst, not a pace: the estimate stands in for it. */
+const OBSERVED_PACE_MS = 10_000
 const recentKey = (concertId: string) => `recent:${concertId}`
 const MIN_POLL_MS = 1000
 const MAX_POLL_MS = 30_000
@@ -70,39 +133,67 @@ const MAX_POLL_MS = 30_000
 const SOLD_OUT_POLL_MS = 30_000
 /** Pre-queue order keys: random negatives, so the pre-queue sorts ahead of every later join. */
 const PREQUEUE_KEY_RANGE = 2 ** 48 - 1
+/**
+ * A window of booking health is decided this long after it ends, in the middle of the next one:
+ * every process adds its counts each tick, so by then theirs have arrived.
+ */
+const ADAPTIVE_GRACE_MS = ADAPTIVE_WINDOW_MS / 2
 
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value))
 
-const queueTokenEnded = () => new AppError('QUEUE_TOKEN_EXPIRED', 'the queue token has ended; join the queue again')
+/** A wait told to a crowd, spread by ±20%, so fans told the same wait do not come back in step. */
+const spread = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4))
+
+/** The waiting idle limit, less a margin for a slow network: a poll within it keeps the place. */
+const keepPlaceMs = (s: QueueSettings) => Math.floor(waitingIdleMs(s) * 0.8)
 
 /**
- * The queue: joining, status, leaving, the gate, and the operators' view. The store keeps all
+ * The queue: joining, status, leaving, and the operators' view (the gate is `QueueGate`). The store keeps all
  * state, so any number of processes serve the same queue.
  */
 export class QueueService {
   #arrivals = 0
-  readonly #contexts = new Map<string, PollContext>()
-  readonly #contextLoads = new Map<string, Promise<PollContext>>()
+  readonly #contexts = new Generations<PollContext>(5_000)
+  readonly #contextLoads = new SingleFlight<PollContext>()
+  /** When this process last saw each concert listed as live, for the metrics. */
+  readonly #lastSeenLive = new Map<string, number>()
+  /** The last window this process asked to decide, per concert: one ask per window. */
+  readonly #adaptedWindows = new Generations<number>(5_000)
 
-  constructor(
-    private readonly store: QueueStore,
-    private readonly settings: QueueSettingsService,
-    private readonly concerts: ConcertDirectory,
-    private readonly tokens: QueueTokens,
-    private readonly owed: OwedEnds,
-    private readonly inventory: Inventory,
-    private readonly challenges: JoinChallenges,
-    private readonly clock: Clock,
-    /** This process's copy of each concert's recent admissions, for the observed rate in ETAs. */
-    private readonly local: Cache,
-  ) {}
+  private readonly store: QueueStore
+  private readonly settings: QueueSettingsService
+  private readonly concerts: ConcertDirectory
+  private readonly tokens: QueueTokens
+  private readonly owed: OwedEnds
+  private readonly inventory: Inventory
+  private readonly challenges: JoinChallenges
+  private readonly presale: PresaleCodes
+  private readonly clock: Clock
+  private readonly local: Cache
+  private readonly health: BookingHealth
+
+  constructor(parts: QueueParts) {
+    this.store = parts.store
+    this.settings = parts.settings
+    this.concerts = parts.concerts
+    this.tokens = parts.tokens
+    this.owed = parts.owed
+    this.inventory = parts.inventory
+    this.challenges = parts.challenges
+    this.presale = parts.presale
+    this.clock = parts.clock
+    this.local = parts.local
+    this.health = parts.health
+    parts.metrics.registerQueueGauges(() => this.figuresOfLiveConcerts())
+  }
 
   /**
    * Joins the concert's line, or gives back the fan's live entry. Refused before the line opens
-   * and once every seat is sold; on a concert that asks for a proof of work, a new entry needs a
-   * solved challenge (a fan already in line comes back without one).
+   * and once every seat is sold. A new entry needs a solved challenge on a concert that asks for a
+   * proof of work, and a presale code until the sale opens on a concert with a presale; a fan
+   * already in line comes back without either.
    */
-  async join(userId: string, concertId: string, altcha?: string): Promise<{ created: boolean; status: QueueStatus }> {
+  async join(userId: string, concertId: string, { altcha, code }: JoinProofs = {}): Promise<{ created: boolean; status: QueueStatus }> {
     const concert = await this.concert(concertId)
     const now = this.clock.now()
     if (concert.queueOpensAt && now < concert.queueOpensAt.getTime()) {
@@ -110,12 +201,15 @@ export class QueueService {
         queueOpensAt: concert.queueOpensAt.toISOString(),
       })
     }
-    const inventory = await this.inventory(concertId)
+    const inventory = await this.inventory.left(concertId)
     if (inventory.soldOut) throw new AppError('SOLD_OUT', 'every seat of this concert is sold')
     const settings = await this.settings.of(concertId)
-    let joined = concert.joinChallenge === 'pow' ? await this.store.rejoin(concertId, userId, now, settings) : undefined
+    const pow = concert.joinChallenge === 'pow'
+    const presale = needsPresaleCode(concert, now)
+    let joined = pow || presale ? await this.store.rejoin(concertId, userId, now, settings) : undefined
     if (!joined) {
-      if (concert.joinChallenge === 'pow') await this.checkChallenge(concertId, altcha)
+      if (pow) await this.checkChallenge(concertId, altcha)
+      if (presale) await this.checkPresaleCode(concert, userId, code)
       joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
     }
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
@@ -143,6 +237,21 @@ export class QueueService {
     }
   }
 
+  /**
+   * A presale code lets this user in: used in one step with its check, so a code is never used
+   * by more users than it may be. A code used and then not followed by an entry (the store did
+   * not answer) is the user's: the retry with it uses it no further.
+   */
+  private async checkPresaleCode(concert: QueueConcert, userId: string, code: string | undefined) {
+    const saleOpensAt = concert.saleOpensAt!.toISOString()
+    if (code === undefined) {
+      throw new AppError('PRESALE_CODE_REQUIRED', `until the sale opens at ${saleOpensAt}, joining needs a presale code`, { saleOpensAt })
+    }
+    const use = await this.presale.use(concert.concertId, code, userId)
+    if (use === 'INVALID') throw new AppError('PRESALE_CODE_INVALID', 'this is not a presale code of this concert')
+    if (use === 'USED') throw new AppError('PRESALE_CODE_USED', 'this presale code has been used by as many other fans as it may')
+  }
+
   /** Where the token stands: one store round trip; the concert's side is read from memory. */
   async status(token: string | undefined): Promise<QueueStatus> {
     const claims = this.tokens.verify(token)
@@ -157,24 +266,20 @@ export class QueueService {
   private pollContext(concertId: string): PollContext | Promise<PollContext> {
     const context = this.#contexts.get(concertId)
     if (context && this.clock.now() - context.loadedAt < POLL_CONTEXT_MS) return context
-    let load = this.#contextLoads.get(concertId)
-    if (!load) {
-      load = this.loadPollContext(concertId).finally(() => this.#contextLoads.delete(concertId))
-      this.#contextLoads.set(concertId, load)
-    }
-    return load
+    return this.#contextLoads.run(
+      concertId,
+      () => this.loadPollContext(concertId),
+      (loaded) => this.#contexts.set(concertId, loaded),
+    )
   }
 
   private async loadPollContext(concertId: string): Promise<PollContext> {
     const now = this.clock.now()
     const concert = await this.concert(concertId)
     const settings = await this.settings.of(concertId)
-    const inventory = await this.inventory(concertId)
+    const inventory = await this.inventory.left(concertId)
     const perSecond = await this.admissionRate(concertId, now, settings)
-    const context = { concert, settings, inventory, perSecond, loadedAt: now }
-    if (this.#contexts.size >= 10_000) this.#contexts.clear()
-    this.#contexts.set(concertId, context)
-    return context
+    return { concert, settings, inventory, perSecond, loadedAt: now }
   }
 
   /** Leaves the line or gives up the active slot. Leaving twice is not an error. */
@@ -202,94 +307,111 @@ export class QueueService {
     return due.length
   }
 
-  /** The claims of a validly signed Queue-Token header; 401 otherwise. */
-  verifyToken(header: string | undefined): QueueClaims {
-    return this.tokens.verify(header)
-  }
-
-  /**
-   * The gate, after the credentials are verified: the resource's concert (undefined when the
-   * resource does not exist) decides 404 and 403; an admitted token slides its expiry. Costs one
-   * store round trip when the request is allowed. With `mayPayHoldsOfEndedToken`, a token that
-   * ended by its payment or its hard limit passes too (the caller pays only holds taken under it).
-   */
-  async admit(
-    claims: QueueClaims,
-    userId: string,
-    concertId: string | undefined,
-    options: { mayPayHoldsOfEndedToken?: boolean } = {},
-  ): Promise<void> {
-    const now = this.clock.now()
-    if (concertId === undefined || claims.userId !== userId || claims.concertId !== concertId) {
-      // Refusals still check the token first: an ended token is 401 before any 404 or 403.
-      const state = await this.store.peek(claims.concertId, claims.tokenId, now)
-      if (state.state === 'EXPIRED') throw queueTokenEnded()
-      if (concertId === undefined) throw notFound('resource')
-      if (claims.userId !== userId) throw new AppError('QUEUE_TOKEN_NOT_YOURS', 'the queue token belongs to another user')
-      throw new AppError('QUEUE_TOKEN_WRONG_CONCERT', 'the queue token is for another concert')
-    }
-    const state = options.mayPayHoldsOfEndedToken
-      ? await this.store.peek(concertId, claims.tokenId, now)
-      : await this.store.touch(concertId, claims.tokenId, now, await this.settings.of(concertId))
-    switch (state.state) {
-      case 'ACTIVE':
-        return
-      case 'EXPIRED':
-        if (options.mayPayHoldsOfEndedToken && (state.reason === 'PAID' || state.reason === 'HARD_LIMIT')) return
-        throw queueTokenEnded()
-      case 'WAITING':
-        throw new AppError('QUEUE_NOT_ADMITTED', `not admitted yet: position ${state.position}`, { position: state.position })
-    }
-  }
-
-  /** Whether the token is this user's and ACTIVE, without sliding it (one store read). */
-  async isActive(claims: QueueClaims, userId: string): Promise<boolean> {
-    if (claims.userId !== userId) return false
-    return (await this.store.peek(claims.concertId, claims.tokenId, this.clock.now())).state === 'ACTIVE'
-  }
-
   async report(concertId: string): Promise<QueueReport> {
     await this.concert(concertId)
     const config = await this.settings.of(concertId)
-    return { ...(await this.store.figures(concertId, this.clock.now(), config)), config }
+    const [figures, last] = await Promise.all([this.store.figures(concertId, this.clock.now(), config), this.store.lastDecision(concertId)])
+    return { ...figures, config, adaptive: adaptiveView(config, last) }
   }
 
-  /** The figures of every concert whose queue has opened, for the metrics. */
-  async figuresOfOpenConcerts(): Promise<(QueueFigures & { concertId: string })[]> {
+  /** The figures of every concert with someone in line, or with someone in the last minute, for the metrics. */
+  async figuresOfLiveConcerts(): Promise<LiveConcertFigures[]> {
     const now = this.clock.now()
-    const open = (await this.concerts.list()).filter((c) => !c.queueOpensAt || c.queueOpensAt.getTime() <= now)
+    await this.liveConcerts(now)
     return Promise.all(
-      open.map(async (c) => ({
-        concertId: c.concertId,
-        ...(await this.store.figures(c.concertId, now, await this.settings.of(c.concertId))),
-      })),
+      [...this.#lastSeenLive.keys()].map(async (concertId) => {
+        const settings = await this.settings.of(concertId)
+        const [figures, last] = await Promise.all([
+          this.store.figures(concertId, now, settings),
+          settings.adaptive.enabled ? this.store.lastDecision(concertId) : null,
+        ])
+        const { admitPerTick } = settings
+        return { concertId, ...figures, admitPerTick, latencyP90Ms: last?.latencyP90Ms ?? null, errorRate: last?.errorRate ?? null }
+      }),
     )
   }
 
   async configure(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     await this.concert(concertId)
+    return this.apply(concertId, patch)
+  }
+
+  private async apply(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     const settings = await this.settings.update(concertId, patch)
     // This process's polls see the change at once; the others' within a tick.
+    this.#contextLoads.invalidate(concertId)
     this.#contexts.delete(concertId)
     return settings
   }
 
   /**
-   * One admission pass over every concert whose sale is open. The store lets one tick per window
-   * through, so admission keeps its rate however many processes run it.
+   * One admission pass over the concerts with someone in line whose admission has started (at the
+   * presale, or else at the sale). The store lists
+   * them without looking at every concert, so a concert nobody waits for costs the loop nothing.
+   * The store lets one tick per window through, so admission keeps its rate however many
+   * processes run it. First this process's counts of holds and payments go to the store, where
+   * adaptive admission reads every process's.
    */
   async tick(): Promise<void> {
-    // Fresh settings for the tick when the database answers; the last ones known when it does not.
-    await this.settings.refresh().catch(() => undefined)
+    // Settings at most a tick old when the database answers; the last ones known when it does not.
+    await this.settings.refreshWhenDue().catch(() => undefined)
     const now = this.clock.now()
-    for (const concert of await this.concerts.list()) {
-      if (concert.saleOpensAt && concert.saleOpensAt.getTime() > now) continue
-      const settings = await this.settings.of(concert.concertId)
-      // Admission waits while nothing is left to hold; the tick still ends the stale.
-      const { availableSeats } = await this.inventory(concert.concertId)
-      const result = await this.store.tick(concert.concertId, now, availableSeats > 0 ? settings : { ...settings, paused: true })
-      if (result.ran) await this.refreshRecentAdmissions(concert.concertId, now)
+    await this.flushHealth()
+    for (const concertId of await this.liveConcerts(now)) {
+      // Before admission starts the line only gathers: its pre-queue order was drawn as each fan joined.
+      // A line of no known concert is still ticked (with no seats, so admitting no one): it empties and leaves the list.
+      const concert = await this.concerts.get(concertId)
+      if (concert && inPrequeue(concert, now)) continue
+      const settings = await this.settings.of(concertId)
+      // No more fans active at once than seats left to sell: admission waits while nothing is left
+      // to hold (the tick still ends the stale), and seats that come back go to the fans in line,
+      // one fan a seat, in line order.
+      const { availableSeats, unsoldSeats } = await this.inventory.left(concertId)
+      const result = await this.store.tick(concertId, now, settings, availableSeats > 0 ? unsoldSeats : 0)
+      if (result.ran) await this.refreshRecentAdmissions(concertId, now)
+      if (settings.adaptive.enabled) await this.adapt(concertId, now, settings)
     }
+  }
+
+  /** Adds this process's counts to the store's; those the store did not take wait for the next tick. */
+  private async flushHealth() {
+    const entries = this.health.drain()
+    for (let i = 0; i < entries.length; i++) {
+      const { concertId, window, counts } = entries[i]!
+      try {
+        await this.store.addHealth(concertId, window, counts)
+      } catch (err) {
+        this.health.restore(entries.slice(i))
+        throw err
+      }
+    }
+  }
+
+  /**
+   * Adaptive admission (docs/queue.md#adaptive-admission): once per window, in the middle of the
+   * next one, the one process that takes the window from the store decides the concert's next
+   * rate by the law in adaptive.ts, keeps the decision in the store for every process to show, and
+   * sets the rate as the concert's `admitPerTick`, which every process reads within a tick.
+   */
+  private async adapt(concertId: string, now: number, s: QueueSettings) {
+    const window = Math.floor((now - ADAPTIVE_GRACE_MS) / ADAPTIVE_WINDOW_MS) - 1
+    if ((this.#adaptedWindows.get(concertId) ?? Number.NEGATIVE_INFINITY) >= window) return
+    this.#adaptedWindows.set(concertId, window)
+    const taken = await this.store.takeWindow(concertId, window)
+    if (!taken) return
+    const decision = decide(s.admitPerTick, signalOf(taken, window, s), s.adaptive)
+    await this.store.saveDecision(concertId, { ...decision, window, words: describe(decision, s.adaptive), decidedAt: now })
+    if (decision.admitPerTick !== s.admitPerTick) await this.apply(concertId, { admitPerTick: decision.admitPerTick })
+  }
+
+  /** The concerts listed as live; each is remembered as seen now (and forgotten a while after). */
+  private async liveConcerts(now: number): Promise<string[]> {
+    const live = await this.store.liveConcerts()
+    for (const concertId of live) this.#lastSeenLive.set(concertId, now)
+    for (const [concertId, seenAt] of this.#lastSeenLive) {
+      if (now - seenAt > FIGURES_AFTER_LINE_MS) this.#lastSeenLive.delete(concertId)
+    }
+    return live
   }
 
   /** How often the admission loop runs: a quarter of the shortest tick, so each window opens on time. */
@@ -320,11 +442,12 @@ export class QueueService {
 
   /** One literal per answer: spreading a base object and adding fields is slow in V8, and this is every poll. */
   private view(token: string, { concert, settings, inventory, perSecond }: PollContext, state: EntryState, now: number): QueueStatus {
-    const pollCap = Math.min(MAX_POLL_MS, Math.floor((settings.waitingIdleS * 1000) / 3))
+    const pollCap = Math.min(MAX_POLL_MS, Math.floor(waitingIdleMs(settings) / 3))
     let status: QueueStatus['status'] = 'WAITING'
     let position: number | null = null
     let etaSeconds: number | null = null
     let pollAfterMs: number | null = null
+    let pollBeforeMs: number | null = null
     let activeUntil: string | null = null
     if (state.state === 'EXPIRED') {
       status = 'EXPIRED'
@@ -338,16 +461,19 @@ export class QueueService {
       // The fan keeps the place: if seats come back (a hold expires), the line moves again.
       status = 'SOLD_OUT'
       position = state.position
-      pollAfterMs = SOLD_OUT_POLL_MS
+      pollAfterMs = spread(SOLD_OUT_POLL_MS)
+      pollBeforeMs = keepPlaceMs(settings)
     } else if (inPrequeue(concert, now)) {
-      const untilSale = concert.saleOpensAt!.getTime() - now
-      etaSeconds = Math.ceil(untilSale / 1000)
-      pollAfterMs = clamp(untilSale, MIN_POLL_MS, pollCap)
+      const untilAdmission = admissionOpensAt(concert)!.getTime() - now
+      etaSeconds = Math.ceil(untilAdmission / 1000)
+      pollAfterMs = spread(clamp(untilAdmission, MIN_POLL_MS, pollCap))
+      pollBeforeMs = keepPlaceMs(settings)
     } else {
       position = state.position
       etaSeconds = Math.ceil(state.position / perSecond)
       // Near the front, ask often; far back, rarely — but always before the idle limit.
-      pollAfterMs = clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap)
+      pollAfterMs = spread(clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap))
+      pollBeforeMs = keepPlaceMs(settings)
     }
     return {
       token,
@@ -356,23 +482,30 @@ export class QueueService {
       position,
       etaSeconds,
       pollAfterMs,
+      pollBeforeMs,
       activeUntil,
       availableSeats: inventory.availableSeats,
     }
   }
 
   /**
-   * Admissions per second: observed over the last minute, else what the settings promise
-   * (for `cap`, the slots turning over once per idle period).
+   * Admissions per second, for the wait estimates. While the rate is what limits admission (the
+   * `rate` strategy, or `hybrid` with room under its cap) the tick admits exactly `admitPerTick`
+   * while anyone waits, so the settings are the pace: a change by the operator or the adaptive
+   * controller shows in the next answer. A count of recent admissions would lag a change by its
+   * window and, early in a sale, count the ticks when the line was still filling. Where the cap
+   * limits, slots turning over set the pace: observed over the last minute once that spans
+   * OBSERVED_PACE_MS, else estimated as the slots turning over once per idle period.
    */
   private async admissionRate(concertId: string, now: number, s: QueueSettings): Promise<number> {
+    const perTick = (s.admitPerTick * 1000) / s.tickMs
+    if (s.strategy === 'rate') return perTick
     const recent = await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
-    if (recent.admittedLastMinute > 0 && recent.firstAdmittedAt !== null) {
-      const windowMs = clamp(now - recent.firstAdmittedAt + s.tickMs, s.tickMs, 60_000)
-      return (recent.admittedLastMinute * 1000) / windowMs
-    }
-    if (s.strategy === 'cap') return s.maxActive / s.activeIdleS
-    return (s.admitPerTick * 1000) / s.tickMs
+    if (s.strategy === 'hybrid' && recent.active + s.admitPerTick <= s.maxActive) return perTick
+    const turnover = s.maxActive / s.activeIdleS
+    const windowMs = recent.firstAdmittedAt === null ? 0 : Math.min(now - recent.firstAdmittedAt + s.tickMs, RECENT_WINDOW_MS)
+    const pace = windowMs >= OBSERVED_PACE_MS ? (recent.admittedLastMinute * 1000) / windowMs : turnover
+    return s.strategy === 'hybrid' ? Math.min(perTick, pace) : pace
   }
 
   /** Fresh admission counts after a tick, so ETAs follow the observed rate. */
@@ -382,4 +515,43 @@ export class QueueService {
   }
 }
 
-const inPrequeue = (concert: QueueConcert, now: number) => concert.saleOpensAt !== null && now < concert.saleOpensAt.getTime()
+/**
+ * A window's signal for the law. `slotUse` is the share of the window's admission slots that were
+ * filled: fans admitted in the window over `admitPerTick` times the ticks that began in it. Under
+ * it, a higher rate would admit no more (the cap limits, the line runs dry, admission is paused).
+ */
+function signalOf(taken: AdaptiveWindow, window: number, s: QueueSettings): HealthSignal {
+  const from = window * ADAPTIVE_WINDOW_MS
+  const ticks = Math.ceil((from + ADAPTIVE_WINDOW_MS) / s.tickMs) - Math.ceil(from / s.tickMs)
+  const slots = s.admitPerTick * ticks
+  return {
+    requests: answered(taken.counts),
+    errors: taken.counts.errors,
+    latencyP90Ms: latencyP90(taken.counts),
+    waiting: taken.waiting,
+    slotUse: slots > 0 ? Math.min(1, taken.admitted / slots) : 1,
+  }
+}
+
+const adaptiveView = (s: QueueSettings, last: AdaptiveRecord | null): AdaptiveView => ({
+  enabled: s.adaptive.enabled,
+  admitPerTick: s.admitPerTick,
+  latencyP90Ms: last === null || last.latencyP90Ms === null ? null : Math.round(last.latencyP90Ms * 10) / 10,
+  errorRate: last?.errorRate ?? null,
+  reason: last?.reason ?? null,
+  decision: last?.words ?? null,
+  decidedAt: last ? new Date(last.decidedAt).toISOString() : null,
+})
+
+/** Admission starts at the presale, where there is one, else at the sale; null: from the start. */
+const admissionOpensAt = (concert: QueueConcert) => concert.presaleOpensAt ?? concert.saleOpensAt
+
+/** Before admission starts, fans gather in the pre-queue, to be admitted in shuffled order. */
+const inPrequeue = (concert: QueueConcert, now: number) => {
+  const opens = admissionOpensAt(concert)
+  return opens !== null && now < opens.getTime()
+}
+
+/** On a concert with a presale, from the line's opening until the sale opens, a new entry needs a code. */
+const needsPresaleCode = (concert: QueueConcert, now: number) =>
+  concert.presaleOpensAt !== null && concert.saleOpensAt !== null && now < concert.saleOpensAt.getTime()

@@ -1,3 +1,5 @@
+import type { AdaptiveDecision } from './adaptive.js'
+import type { HealthCounts } from './booking-health.js'
 import type { QueueSettings } from './settings.js'
 
 /** Where a token stands, as the store sees it now. */
@@ -35,6 +37,8 @@ export interface RecentAdmissions {
   admittedLastMinute: number
   /** When the oldest admission of the last minute happened. */
   firstAdmittedAt: number | null
+  /** Fans admitted and active now: whether a cap leaves room decides which pace counts. */
+  active: number
 }
 
 export interface QueueFigures {
@@ -42,6 +46,24 @@ export interface QueueFigures {
   active: number
   admittedLastMinute: number
   p50WaitSeconds: number | null
+}
+
+/** One window of a concert's booking health, every process's counts merged, as the process whose turn it is takes it. */
+export interface AdaptiveWindow {
+  counts: HealthCounts
+  /** Fans admitted during the window. */
+  admitted: number
+  /** Fans in line now. */
+  waiting: number
+}
+
+/** A concert's last adaptive decision, kept in the store so that every process shows it. */
+export interface AdaptiveRecord extends AdaptiveDecision {
+  /** The window it was decided on. */
+  window: number
+  /** The decision in words (adaptive.ts `describe`). */
+  words: string
+  decidedAt: number
 }
 
 /** Why an entry ended: the fan left or paid (by request), or a deadline passed (by the store). */
@@ -85,13 +107,41 @@ export interface QueueStore {
 
   /**
    * One admission tick, run at most once per tick window (`floor(now / tickMs)`) however many
-   * processes call it: ends idle and over-limit entries, then admits by the strategy.
+   * processes call it: ends idle and over-limit entries, then admits by the strategy, with at
+   * most `seatsLeft` fans active at once when given (settings.ts `admissionBounds`).
    */
-  tick(concertId: string, now: number, settings: QueueSettings): Promise<TickResult>
+  tick(concertId: string, now: number, settings: QueueSettings, seatsLeft?: number): Promise<TickResult>
+
+  /**
+   * The concerts whose line someone may be in (waiting or admitted), found without looking at
+   * every concert: the admission loop ticks these only. A concert with an entry is always listed,
+   * from the moment its join has answered; one whose line has emptied leaves the list by its next
+   * tick at the latest.
+   */
+  liveConcerts(): Promise<string[]>
 
   /** Cheap: read after every tick by every process. */
   recentAdmissions(concertId: string, now: number): Promise<RecentAdmissions>
 
   /** For operators: counts and the median wait of the last minute's admissions. */
   figures(concertId: string, now: number, settings: QueueSettings): Promise<QueueFigures>
+
+  /**
+   * Adds one process's counts of a window (`floor(time / ADAPTIVE_WINDOW_MS)`) to the concert's
+   * booking health; a window's counts are kept a few windows, then forgotten.
+   */
+  addHealth(concertId: string, window: number, counts: HealthCounts): Promise<void>
+
+  /**
+   * The adaptive controller's turn at a window: the first call for a window (or a later one)
+   * answers with its merged counts, the admissions in it and the line's length now; every other
+   * call, in any process, answers undefined. A window older than the last taken is never taken.
+   */
+  takeWindow(concertId: string, window: number): Promise<AdaptiveWindow | undefined>
+
+  /** Keeps the decision taken on a window, unless a later window has been taken since. */
+  saveDecision(concertId: string, decision: AdaptiveRecord): Promise<void>
+
+  /** The concert's last adaptive decision, if any. */
+  lastDecision(concertId: string): Promise<AdaptiveRecord | null>
 }

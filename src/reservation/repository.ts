@@ -3,7 +3,7 @@ import type { SeatInventory } from '../catalog/service.js'
 import type { Tx } from '../platform/db/database.js'
 
 type SeatStatus = 'AVAILABLE' | 'HELD' | 'SOLD'
-type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED'
+type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED' | 'REFUNDED'
 
 /**
  * One row per seat, created with its schedule by one INSERT … SELECT generate_series. The row is
@@ -52,9 +52,11 @@ export interface Reservation {
   createdAt: Date
   /** The queue token the hold was taken under. */
   queueTokenId: string | null
+  /** When the date starts: no payment after it, and a refund policy counts back from it. */
+  startsAt: Date
 }
 
-export type HoldOutcome = 'HELD' | 'HOLD_LIMIT_REACHED' | 'TICKET_LIMIT' | 'SEAT_UNAVAILABLE'
+export type HoldOutcome = 'HELD' | 'HOLD_LIMIT_REACHED' | 'TICKET_LIMIT' | 'SEAT_UNAVAILABLE' | 'SCHEDULE_CANCELLED'
 
 export interface NewHold {
   reservationId: string
@@ -90,6 +92,7 @@ function toReservation(row: ReservationsTable, now: number): Reservation {
     heldUntil: row.held_until,
     createdAt: row.created_at,
     queueTokenId: row.queue_token_id,
+    startsAt: row.schedule_starts_at,
   }
 }
 
@@ -112,22 +115,13 @@ export class ReservationRepository implements SeatInventory {
     return rows[0]!.outcome
   }
 
-  /** Frees a live hold's seat and marks it RELEASED; false if it was not a live hold. */
+  /** Frees a live hold's seat and marks it RELEASED, with its event; false if it was not a live hold. */
   async release(reservation: Reservation, now: Date): Promise<boolean> {
-    // Seat first, then reservation: the same lock order as payment.
-    const { rows } = await sql<{ released: number }>`
-      with seat as (
-        update seats set status = 'AVAILABLE', reservation_id = null, held_until = null
-        where schedule_id = ${reservation.scheduleId} and seat_no = ${reservation.seatNo}
-          and reservation_id = ${reservation.reservationId} and status = 'HELD' and held_until > ${now}
-        returning seat_no
-      ), released as (
-        update reservations set status = 'RELEASED', updated_at = ${now}
-        where id = ${reservation.reservationId} and exists (select 1 from seat)
-        returning id
-      )
-      select (select count(*)::int from released) as released`.execute(this.db)
-    return rows[0]!.released === 1
+    // Seat, then reservation: the lock order of sql/hold_end.sql, which takes both.
+    const { rows } = await sql<{ released: boolean }>`
+      select hold_end(${reservation.reservationId}, ${reservation.scheduleId}, ${reservation.seatNo}::int, ${now}, 'RELEASED')
+        as released`.execute(this.db)
+    return rows[0]!.released
   }
 
   async find(userId: string, reservationId: string, now: number): Promise<Reservation | undefined> {
@@ -167,6 +161,17 @@ export class ReservationRepository implements SeatInventory {
     return { held, sold }
   }
 
+  /** How many seats of a date are paid for (and not refunded). */
+  async paidCount(scheduleId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('reservations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('schedule_id', '=', scheduleId)
+      .where('status', '=', 'CONFIRMED')
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
   /** How many seats of each given schedule are taken and sold, through the partial index of taken seats. */
   async seatCounts(scheduleIds: string[], now: Date): Promise<Record<string, SeatCounts>> {
     if (scheduleIds.length === 0) return {}
@@ -187,7 +192,9 @@ export class ReservationRepository implements SeatInventory {
 
   /**
    * Tidies what has expired: holds past their deadline become EXPIRED and their seats plainly
-   * AVAILABLE. Correctness never waits for this; it keeps reads and indexes small.
+   * AVAILABLE. Correctness never waits for this; it keeps reads and indexes small. Each
+   * statement is its own transaction and locks one kind of row, seats first (the order of
+   * sql/hold_end.sql), skipping rows a booking holds.
    */
   async sweep(now: Date, batch: number): Promise<number> {
     const seats = await sql`
@@ -198,13 +205,19 @@ export class ReservationRepository implements SeatInventory {
         for update skip locked)
         and status = 'HELD' and held_until <= ${now}`.execute(this.db)
     // A seat that was sold stays the truth: its reservation is confirmed, never expired.
+    // Each hold marked EXPIRED writes its event (reservation.expired) in the same statement.
     await sql`
-      update reservations r set status = 'EXPIRED', updated_at = ${now}
-      where r.id in (
-        select id from reservations where status = 'HELD' and held_until <= ${now} limit ${batch}
-        for update skip locked)
-        and r.status = 'HELD'
-        and not exists (select 1 from seats s where s.reservation_id = r.id and s.status = 'SOLD')`.execute(this.db)
+      with expired as (
+        update reservations r set status = 'EXPIRED', updated_at = ${now}
+        where r.id in (
+          select id from reservations where status = 'HELD' and held_until <= ${now} limit ${batch}
+          for update skip locked)
+          and r.status = 'HELD'
+          and not exists (select 1 from seats s where s.reservation_id = r.id and s.status = 'SOLD')
+        returning r.*
+      )
+      select events_emit('reservation.expired', reservation_data(jsonb_populate_record(null::reservations, to_jsonb(expired))), ${now})
+      from expired`.execute(this.db)
     return Number(seats.numAffectedRows ?? 0)
   }
 }

@@ -1,44 +1,17 @@
 import { Type } from 'typebox'
-import type { ScheduleLayout } from '../catalog/repository.js'
 import { adminHook } from '../platform/http/admin.js'
+import { uncompressed } from '../platform/http/compression.js'
 import { perMinute } from '../platform/http/rate-limits.js'
-import { DateTime, Id, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
-import type { App } from '../platform/http/types.js'
-import { admissionOf, gatedHook } from '../queue/gate.js'
-import type { QueueService } from '../queue/service.js'
+import { Id, IdempotencyHeaders, problems, security } from '../platform/http/schemas.js'
+import type { Routes } from '../platform/http/types.js'
+import { credentialsOf, gatedHook, type QueueGate } from '../queue/gate.js'
 import type { AccessTokens } from '../users/access-tokens.js'
 import { userHook } from '../users/hooks.js'
 import type { Reservation } from './repository.js'
-import { type BookableDate, ReservationService, type SeatMap } from './service.js'
+import { DatesSchema, HeldSchema, HoldBody, OperatorDatesSchema, ReservationSchema, SeatMapQuery, SeatMapSchema } from './schemas.js'
+import { type DateView, FULL_FORM_MAX_SEATS, type ReservationService } from './service.js'
 
-const SeatStatus = Type.Union([Type.Literal('AVAILABLE'), Type.Literal('HELD'), Type.Literal('SOLD')])
-const ReservationStatus = Type.Union([Type.Literal('HELD'), Type.Literal('CONFIRMED'), Type.Literal('EXPIRED'), Type.Literal('RELEASED')])
-const ReservationSchema = Type.Object({
-  reservationId: Type.String(),
-  concertId: Type.String(),
-  scheduleId: Type.String(),
-  seatNo: Type.Integer(),
-  price: Type.Integer(),
-  status: ReservationStatus,
-  heldUntil: DateTime,
-  createdAt: DateTime,
-})
-
-const DatesSchema = Type.Object({
-  items: Type.Array(
-    Type.Object({
-      scheduleId: Type.String(),
-      startsAt: DateTime,
-      availableSeats: Type.Integer(),
-      totalSeats: Type.Integer(),
-    }),
-  ),
-})
-
-const datesView = (dates: BookableDate[]) => ({ items: dates.map((d) => ({ ...d, startsAt: d.startsAt.toISOString() })) })
-
-/** Above this many seats the seat map defaults to the compact form. */
-const FULL_FORM_MAX_SEATS = 1000
+const datesView = <D extends DateView>(dates: D[]) => ({ items: dates.map((d) => ({ ...d, startsAt: d.startsAt.toISOString() })) })
 
 const reservationView = (r: Reservation) => ({
   reservationId: r.reservationId,
@@ -49,65 +22,19 @@ const reservationView = (r: Reservation) => ({
   status: r.status,
   heldUntil: r.heldUntil.toISOString(),
   createdAt: r.createdAt.toISOString(),
+  startsAt: r.startsAt.toISOString(),
 })
 
-/**
- * Seat maps as sent, kept for as long as the cached map they were made from (the held and sold
- * arrays are the cache entry's own): a crowd reading one map pays for one serialisation and one
- * UTF-8 encoding.
- */
-const rendered = new WeakMap<number[], { layout: ScheduleLayout; full?: Buffer; compact?: Buffer }>()
-
-function seatMapBody(map: SeatMap, format: 'full' | 'compact'): Buffer {
-  const { layout } = map
-  let bodies = rendered.get(map.held)
-  if (bodies?.layout !== layout) {
-    bodies = { layout }
-    rendered.set(map.held, bodies)
-  }
-  bodies[format] ??= jsonBuffer(
-    format === 'full'
-      ? { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
-      : {
-          scheduleId: layout.scheduleId,
-          totalSeats: layout.totalSeats,
-          sections: layout.sections.map(({ name, firstSeatNo, rows, seatsPerRow, price }) => ({
-            name,
-            firstSeatNo,
-            rows,
-            seatsPerRow,
-            price,
-          })),
-          held: map.held,
-          sold: map.sold,
-        },
-  )
-  return bodies[format]
-}
-
-const jsonBuffer = (value: unknown) => Buffer.from(JSON.stringify(value))
-
-export function reservationRoutes(
-  app: App,
-  {
-    reservations,
-    queue,
-    accessTokens,
-    holdTtlS,
-    holdMaxPerUser,
-    holdPerMin,
-    adminKey,
-  }: {
-    reservations: ReservationService
-    queue: QueueService
-    accessTokens: AccessTokens
-    holdTtlS: number
-    holdMaxPerUser: number
-    holdPerMin: number
-    adminKey: string
-  },
-) {
-  const gated = { onRequest: gatedHook(accessTokens, queue) }
+export const reservationRoutes: Routes<{
+  reservations: ReservationService
+  gate: QueueGate
+  accessTokens: AccessTokens
+  holdTtlS: number
+  holdMaxPerUser: number
+  holdPerMin: number
+  adminKey: string
+}> = (app, { reservations, gate, accessTokens, holdTtlS, holdMaxPerUser, holdPerMin, adminKey }) => {
+  const gated = { onRequest: gatedHook(accessTokens, gate) }
 
   app.get(
     '/v1/concerts/:concertId/schedules',
@@ -119,10 +46,10 @@ export function reservationRoutes(
         description: 'Gated: needs an ACTIVE Queue-Token for this concert.',
         security: security.gated,
         params: Type.Object({ concertId: Id }),
-        response: { 200: DatesSchema, ...problems(401, 403, 404) },
+        response: { 200: DatesSchema, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => datesView(await reservations.dates(admissionOf(request), request.params.concertId)),
+    async (request) => datesView(await reservations.dates(credentialsOf(request), request.params.concertId)),
   )
 
   app.get(
@@ -131,10 +58,10 @@ export function reservationRoutes(
       onRequest: adminHook(adminKey),
       schema: {
         tags: ['admin'],
-        summary: 'Upcoming dates of a concert, with free seats',
+        summary: 'Upcoming dates of a concert, with free seats, cancelled ones included',
         security: security.admin,
         params: Type.Object({ concertId: Id }),
-        response: { 200: DatesSchema, ...problems(401, 404) },
+        response: { 200: OperatorDatesSchema, ...problems(400, 401, 404) },
       },
     },
     async (request) => datesView(await reservations.datesForOperators(request.params.concertId)),
@@ -144,56 +71,25 @@ export function reservationRoutes(
     '/v1/schedules/:scheduleId/seats',
     {
       ...gated,
+      // The cached body is compressed once, by SharedJson, not on every answer.
+      ...uncompressed,
       schema: {
         tags: ['reservations'],
         summary: 'The seat map of a date, with each seat available, held or sold',
-        description: `\`full\` lists every seat; \`compact\` gives the sections and the held and sold seat numbers (every other seat is available). Default: full up to ${FULL_FORM_MAX_SEATS} seats, compact above.`,
+        description: `\`full\` lists every seat; \`compact\` gives the sections and the held and sold seat numbers (every other seat is available). Default: full up to ${FULL_FORM_MAX_SEATS} seats, compact above; \`full\` of a larger date is refused with 400 FORMAT_TOO_LARGE. Answers of 2 KB and more come compressed (br or gzip) when Accept-Encoding allows.`,
         security: security.gated,
         params: Type.Object({ scheduleId: Id }),
-        querystring: Type.Object(
-          { format: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('compact')])) },
-          { additionalProperties: false },
-        ),
+        querystring: SeatMapQuery,
         response: {
-          200: Type.Union([
-            Type.Object({
-              scheduleId: Type.String(),
-              totalSeats: Type.Integer(),
-              seats: Type.Array(
-                Type.Object({
-                  seatNo: Type.Integer(),
-                  section: Type.String(),
-                  row: Type.Integer(),
-                  price: Type.Integer(),
-                  status: SeatStatus,
-                }),
-              ),
-            }),
-            Type.Object({
-              scheduleId: Type.String(),
-              totalSeats: Type.Integer(),
-              sections: Type.Array(
-                Type.Object({
-                  name: Type.String(),
-                  firstSeatNo: Type.Integer(),
-                  rows: Type.Integer(),
-                  seatsPerRow: Type.Integer(),
-                  price: Type.Integer(),
-                }),
-              ),
-              held: Type.Array(Type.Integer()),
-              sold: Type.Array(Type.Integer()),
-            }),
-          ]),
+          200: SeatMapSchema,
           ...problems(400, 401, 403, 404),
         },
       },
     },
     async (request, reply) => {
-      const map = await reservations.seatMap(admissionOf(request), request.params.scheduleId)
-      const format = request.query.format ?? (map.layout.totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
+      const body = await reservations.seatMapBody(credentialsOf(request), request.params.scheduleId, request.query.format)
       // Already serialised in the response's shape (a Buffer body skips the schema serializer).
-      return reply.type('application/json; charset=utf-8').send(seatMapBody(map, format) as never)
+      return body.send(request, reply)
     },
   )
 
@@ -202,29 +98,23 @@ export function reservationRoutes(
     {
       ...gated,
       ...perMinute(holdPerMin, (request) => request.userId),
+      ...uncompressed,
       schema: {
         tags: ['reservations'],
         summary: `Hold a seat for ${holdTtlS} s`,
         description: `At most ${holdMaxPerUser} live holds per user on one date. A hold past its heldUntil is free for the next user at once. With an Idempotency-Key, a retry replays the first answer and takes no second seat.`,
         security: security.gated,
         headers: IdempotencyHeaders,
-        body: Type.Object({ scheduleId: Id, seatNo: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
+        body: HoldBody,
         response: {
-          201: Type.Object({
-            reservationId: Type.String(),
-            scheduleId: Type.String(),
-            seatNo: Type.Integer(),
-            price: Type.Integer(),
-            status: Type.Literal('HELD'),
-            heldUntil: DateTime,
-          }),
+          201: HeldSchema,
           ...problems(400, 401, 403, 404, 409, 422, 429),
         },
       },
     },
     async (request, reply) => {
       const { scheduleId, seatNo } = request.body
-      const r = await reservations.hold(admissionOf(request), scheduleId, seatNo, request.headers['idempotency-key'])
+      const r = await reservations.hold(credentialsOf(request), scheduleId, seatNo, request.headers['idempotency-key'])
       return reply.status(201).send({
         reservationId: r.reservationId,
         scheduleId: r.scheduleId,
@@ -247,7 +137,7 @@ export function reservationRoutes(
         summary: 'Release your own hold',
         security: security.user,
         params: Type.Object({ reservationId: Id }),
-        response: { 204: Type.Null(), ...problems(401, 404, 409) },
+        response: { 204: Type.Null(), ...problems(400, 401, 404, 409) },
       },
     },
     async (request, reply) => {

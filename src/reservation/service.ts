@@ -1,13 +1,15 @@
-import type { ScheduleLayout } from '../catalog/repository.js'
+import type { ScheduleLayout, ScheduleStatus } from '../catalog/repository.js'
 import { type CatalogService, locateSeat } from '../catalog/service.js'
 import type { IdempotencyService } from '../idempotency/service.js'
+import type { BookableDate, Inventory } from '../inventory/service.js'
 import type { Cache } from '../platform/cache/cache.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, badRequest, notFound } from '../platform/errors.js'
+import { SharedBodies, type SharedJson } from '../platform/http/compression.js'
 import { newId } from '../platform/ids.js'
 import type { Metrics } from '../platform/metrics.js'
-import type { Admission } from '../queue/gate.js'
-import type { QueueService } from '../queue/service.js'
+import type { BookingHealth } from '../queue/booking-health.js'
+import type { Admitted, Credentials, QueueGate } from '../queue/gate.js'
 import type { HoldOutcome, Reservation, ReservationRepository } from './repository.js'
 
 export interface SeatView {
@@ -24,12 +26,11 @@ export interface SeatMap {
   sold: number[]
 }
 
-export interface BookableDate {
-  scheduleId: string
-  startsAt: Date
-  availableSeats: number
-  totalSeats: number
-}
+/** A bookable date as fans and operators see it. */
+export type DateView = Omit<BookableDate, 'soldSeats'>
+
+/** A date as operators see it: on sale, or cancelled (its refunds running, or done). */
+export type OperatorDateView = DateView & { status: ScheduleStatus }
 
 export interface ReservationSettings {
   holdTtlS: number
@@ -37,21 +38,35 @@ export interface ReservationSettings {
   ticketsPerUser: number
 }
 
-export interface Inventory {
-  availableSeats: number
-  soldOut: boolean
+/** What the reservation component is built from. */
+export interface ReservationParts {
+  repository: ReservationRepository
+  catalog: CatalogService
+  /** The bookable dates with their free seats, told of every seat that changes hands. */
+  inventory: Inventory
+  /** The waiting room's gate, which every fan's read and hold passes. */
+  gate: QueueGate
+  idempotency: IdempotencyService
+  clock: Clock
+  settings: ReservationSettings
+  /** Shared across processes (Redis) when configured: seat maps. */
+  cache: Cache
+  metrics: Metrics
+  /** Told how each hold answers: adaptive admission steers by it. */
+  health: BookingHealth
 }
+
+/** Above this many seats the seat map defaults to the compact form, and the full form is refused. */
+export const FULL_FORM_MAX_SEATS = 1000
+
+export type SeatMapFormat = 'full' | 'compact'
 
 /** Seat maps and free-seat counts move with every hold: another process may show them up to 1 s old. */
 const SEATS_TTL_MS = 1000
 
-/**
- * The reservation component's cache keys: only this component reads or invalidates them. A new
- * schedule needs no invalidation: a date missing from a cached count has no seat taken.
- */
+/** The reservation component's cache keys: only this component reads or invalidates them. */
 const keys = {
   seatMap: (scheduleId: string) => `seats:${scheduleId}`,
-  taken: (concertId: string) => `taken:${concertId}`,
 }
 
 const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings, seatNo: number, maxTickets: number) => AppError> = {
@@ -61,7 +76,12 @@ const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings
       maxTicketsPerUser: maxTickets,
     }),
   SEAT_UNAVAILABLE: (_, seatNo) => new AppError('SEAT_UNAVAILABLE', `seat ${seatNo} is held or sold`),
+  SCHEDULE_CANCELLED: () => scheduleCancelled(),
 }
+
+/** A cancelled date takes no hold or payment. */
+export const scheduleCancelled = () =>
+  new AppError('SCHEDULE_CANCELLED', 'this date is cancelled: it takes no hold or payment, and every paid seat is refunded in full')
 
 /**
  * Seats and holds: the booking flow behind the queue's gate. A seat row is the lock point: taking
@@ -69,59 +89,54 @@ const holdRefusals: Record<Exclude<HoldOutcome, 'HELD'>, (s: ReservationSettings
  * sweeper is needed for correctness.
  */
 export class ReservationService {
-  constructor(
-    private readonly repository: ReservationRepository,
-    private readonly catalog: CatalogService,
-    private readonly queue: QueueService,
-    private readonly idempotency: IdempotencyService,
-    private readonly clock: Clock,
-    private readonly settings: ReservationSettings,
-    private readonly cache: Cache,
-    private readonly metrics: Metrics,
-  ) {}
+  readonly #seatMapBodies = new SharedBodies<SeatMapFormat>()
+  private readonly repository: ReservationRepository
+  private readonly catalog: CatalogService
+  private readonly inventory: Inventory
+  private readonly gate: QueueGate
+  private readonly idempotency: IdempotencyService
+  private readonly clock: Clock
+  private readonly settings: ReservationSettings
+  private readonly cache: Cache
+  private readonly metrics: Metrics
+  private readonly health: BookingHealth
 
-  /** The bookable dates of a concert with their free seats (gated). */
-  async dates(admission: Admission, concertId: string): Promise<BookableDate[]> {
-    const concert = await this.catalog.concert(concertId)
-    await this.queue.admit(admission.claims, admission.userId, concert?.concertId)
-    return (await this.bookableDates(concertId)).map(({ soldSeats: _, ...date }) => date)
+  constructor(parts: ReservationParts) {
+    this.repository = parts.repository
+    this.catalog = parts.catalog
+    this.inventory = parts.inventory
+    this.gate = parts.gate
+    this.idempotency = parts.idempotency
+    this.clock = parts.clock
+    this.settings = parts.settings
+    this.cache = parts.cache
+    this.metrics = parts.metrics
+    this.health = parts.health
   }
 
-  /** The same dates for operators, without the gate: an unknown concert is 404. */
-  async datesForOperators(concertId: string): Promise<BookableDate[]> {
-    if (!(await this.catalog.concert(concertId))) throw notFound('concert')
-    return (await this.bookableDates(concertId)).map(({ soldSeats: _, ...date }) => date)
+  /** The bookable dates of a concert with their free seats (gated). */
+  async dates(credentials: Credentials, concertId: string): Promise<DateView[]> {
+    const concert = await this.catalog.concert(concertId)
+    const admitted = await this.gate.admit(credentials, concert?.concertId)
+    return this.dateViews(admitted.concertId)
   }
 
   /**
-   * What is left of a concert, all bookable dates together: the seats neither held nor sold, and
-   * whether every seat is sold. At most 1 s old, so the queue may read it on every poll.
+   * The same dates for operators, without the gate, and with the cancelled ones that have not
+   * started (nothing left to sell on them): an unknown concert is 404.
    */
-  async inventory(concertId: string): Promise<Inventory> {
-    let total = 0
-    let available = 0
-    let sold = 0
-    for (const date of await this.bookableDates(concertId)) {
-      total += date.totalSeats
-      available += date.availableSeats
-      sold += date.soldSeats
-    }
-    return { availableSeats: available, soldOut: total > 0 && sold === total }
+  async datesForOperators(concertId: string): Promise<OperatorDateView[]> {
+    if (!(await this.catalog.concert(concertId))) throw notFound('concert')
+    const [onSale, cancelled] = await Promise.all([this.dateViews(concertId), this.catalog.cancelledSchedules(concertId)])
+    const dates: OperatorDateView[] = [
+      ...onSale.map((d) => ({ ...d, status: 'ON_SALE' as const })),
+      ...cancelled.map(({ status, ...d }) => ({ ...d, availableSeats: 0, status })),
+    ]
+    return dates.sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.scheduleId.localeCompare(b.scheduleId))
   }
 
-  private async bookableDates(concertId: string): Promise<(BookableDate & { soldSeats: number })[]> {
-    const schedules = await this.catalog.upcomingSchedules(concertId)
-    const now = new Date(this.clock.now())
-    const counts = await this.cache.get(keys.taken(concertId), SEATS_TTL_MS, () =>
-      this.repository.seatCounts(
-        schedules.map((s) => s.scheduleId),
-        now,
-      ),
-    )
-    return schedules.map((s) => {
-      const { taken, sold } = counts[s.scheduleId] ?? { taken: 0, sold: 0 }
-      return { availableSeats: s.totalSeats - taken, soldSeats: sold, ...s }
-    })
+  private async dateViews(concertId: string): Promise<DateView[]> {
+    return (await this.inventory.dates(concertId)).map(({ soldSeats: _, ...date }) => date)
   }
 
   /**
@@ -129,39 +144,84 @@ export class ReservationService {
    * Cached for 1 s: a stale map may show a taken seat as free, but taking it is always decided by
    * the seat row.
    */
-  async seatMap(admission: Admission, scheduleId: string): Promise<SeatMap> {
+  async seatMap(credentials: Credentials, scheduleId: string): Promise<SeatMap> {
     const layout = await this.catalog.layout(scheduleId)
-    await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
-    const taken = await this.cache.get(keys.seatMap(scheduleId), SEATS_TTL_MS, () =>
-      this.repository.takenSeats(scheduleId, new Date(this.clock.now())),
+    const admitted = await this.gate.admit(credentials, layout?.concertId)
+    return this.takenSeats(admitted, layout!)
+  }
+
+  /** The held and sold seats of a date: gated, so it asks for the admission as proof. */
+  private async takenSeats(_admitted: Admitted, layout: ScheduleLayout): Promise<SeatMap> {
+    const taken = await this.cache.get(keys.seatMap(layout.scheduleId), SEATS_TTL_MS, () =>
+      this.repository.takenSeats(layout.scheduleId, new Date(this.clock.now())),
     )
-    return { layout: layout!, ...taken }
+    return { layout, ...taken }
+  }
+
+  /**
+   * The seat map as sent, in the form asked for (`full` lists every seat; by default up to
+   * FULL_FORM_MAX_SEATS seats, `compact` above, and `full` of a larger date is refused: it would be
+   * megabytes). Kept with the cached map it is made from, so a crowd reading one map shares one
+   * serialised, compressed body.
+   */
+  async seatMapBody(credentials: Credentials, scheduleId: string, asked: SeatMapFormat | undefined): Promise<SharedJson> {
+    const map = await this.seatMap(credentials, scheduleId)
+    const { layout } = map
+    const format = seatMapFormat(asked, layout.totalSeats)
+    // The held and sold arrays are the cache entry's own: the body lives as long as the entry.
+    return this.#seatMapBodies.of(map.held, layout, format, () =>
+      format === 'full'
+        ? { scheduleId: layout.scheduleId, totalSeats: layout.totalSeats, seats: ReservationService.fullSeats(map) }
+        : {
+            scheduleId: layout.scheduleId,
+            totalSeats: layout.totalSeats,
+            sections: layout.sections.map(({ name, firstSeatNo, rows, seatsPerRow, price }) => ({
+              name,
+              firstSeatNo,
+              rows,
+              seatsPerRow,
+              price,
+            })),
+            held: map.held,
+            sold: map.sold,
+          },
+    )
   }
 
   /**
    * Holds a seat for HOLD_TTL_S (gated). With an Idempotency-Key, a retry replays the first
    * answer (the hold, or its 409 refusal) and takes no second seat.
    */
-  async hold(admission: Admission, scheduleId: string, seatNo: number, idempotencyKey?: string): Promise<Reservation> {
+  async hold(credentials: Credentials, scheduleId: string, seatNo: number, idempotencyKey?: string): Promise<Reservation> {
     const layout = await this.catalog.layout(scheduleId)
-    await this.queue.admit(admission.claims, admission.userId, layout?.concertId)
+    return this.health.observe(layout?.concertId, () => this.holdOn(credentials, scheduleId, layout, seatNo, idempotencyKey))
+  }
+
+  private async holdOn(
+    credentials: Credentials,
+    scheduleId: string,
+    layout: ScheduleLayout | undefined,
+    seatNo: number,
+    idempotencyKey: string | undefined,
+  ): Promise<Reservation> {
+    const admitted = await this.gate.admit(credentials, layout?.concertId)
     const place = locateSeat(layout!, seatNo)
     if (!place) throw badRequest('seatNo', `must be a seat of this schedule, from 1 to ${layout!.totalSeats}`)
     const maxTickets = (await this.catalog.concert(layout!.concertId))?.maxTicketsPerUser ?? this.settings.ticketsPerUser
-    const held = await this.idempotency.run(admission.userId, 'reservations', idempotencyKey, { scheduleId, seatNo }, async (trx) => {
+    const held = await this.idempotency.run(admitted.userId, 'reservations', idempotencyKey, { scheduleId, seatNo }, async (trx) => {
       // Counted per attempt that reached the seat: HELD, or the refusal's code.
       const now = this.clock.now()
       if (layout!.startsAt.getTime() <= now) throw new AppError('SCHEDULE_CLOSED', 'this date has already started')
       const hold = {
         reservationId: newId('rsv', now),
-        userId: admission.userId,
-        concertId: layout!.concertId,
+        userId: admitted.userId,
+        concertId: admitted.concertId,
         scheduleId,
         seatNo,
         price: place.section.price,
         now: new Date(now),
         heldUntil: new Date(now + this.settings.holdTtlS * 1000),
-        queueTokenId: admission.claims.tokenId,
+        queueTokenId: admitted.claims.tokenId,
         maxHolds: this.settings.holdMaxPerUser,
         maxTickets,
         scheduleStartsAt: layout!.startsAt,
@@ -186,7 +246,8 @@ export class ReservationService {
       status: 'HELD',
       heldUntil: new Date(held.heldUntil),
       createdAt: new Date(held.createdAt),
-      queueTokenId: admission.claims.tokenId,
+      queueTokenId: admitted.claims.tokenId,
+      startsAt: layout!.startsAt,
     }
   }
 
@@ -216,9 +277,14 @@ export class ReservationService {
     return this.repository.listMine(userId, this.clock.now(), limit)
   }
 
+  /** How many seats of a date are paid for (and not refunded): a cancellation's work left. */
+  paidCount(scheduleId: string): Promise<number> {
+    return this.repository.paidCount(scheduleId)
+  }
+
   /** A seat of this schedule changed hands (here, or by a payment): its cached reads are stale. */
   async seatsChanged(scheduleId: string, concertId: string): Promise<void> {
-    await this.cache.invalidate(keys.seatMap(scheduleId), keys.taken(concertId))
+    await Promise.all([this.cache.invalidate(keys.seatMap(scheduleId)), this.inventory.seatsChanged(concertId)])
   }
 
   /** Tidies expired holds (never needed for correctness). */
@@ -246,4 +312,16 @@ export class ReservationService {
     }
     return seats
   }
+}
+
+/** The form asked for, or the default for the date's size; `full` of a larger date is refused. */
+function seatMapFormat(asked: SeatMapFormat | undefined, totalSeats: number): SeatMapFormat {
+  if (asked === 'full' && totalSeats > FULL_FORM_MAX_SEATS) {
+    throw new AppError(
+      'FORMAT_TOO_LARGE',
+      `query field 'format': full lists every seat and is offered up to ${FULL_FORM_MAX_SEATS} seats; this date has ${totalSeats}: ask for format=compact`,
+      { field: 'format', maxSeats: FULL_FORM_MAX_SEATS },
+    )
+  }
+  return asked ?? (totalSeats <= FULL_FORM_MAX_SEATS ? 'full' : 'compact')
 }

@@ -1,4 +1,3 @@
-import { createPublicKey, type KeyObject } from 'node:crypto'
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -13,11 +12,9 @@ import {
 import type { Clock } from '../platform/clock.js'
 import { AppError, unauthenticated } from '../platform/errors.js'
 import { Generations } from '../platform/generations.js'
+import { ALGORITHMS, type Algorithm, parsePublicKey } from './public-key.js'
 import type { UserRepository } from './repository.js'
 
-/** The only signature algorithms an identity provider's token may use. */
-const ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const
-type Algorithm = (typeof ALGORITHMS)[number]
 /** Clock skew forgiven on `exp` and `nbf`, in seconds. */
 const LEEWAY_S = 30
 /** Real headers are a few hundred characters; a longer one is refused before it is decoded. */
@@ -29,7 +26,7 @@ const MAX_SUBJECT_LENGTH = 255
 const VERIFIED_GENERATION_SIZE = 25_000
 
 /** How the identity provider's keys are fetched: jose's remote key set, with these bounds. */
-export interface JwksTiming {
+interface JwksTiming {
   /** Longest wait for one JWKS fetch, then the request gets 503. */
   timeoutMs: number
   /** After a fetch, an unknown `kid` does not fetch again for this long (so junk kids cannot hammer the provider). */
@@ -48,22 +45,6 @@ export interface IdentityProvider {
   issuer: string
   /** The `aud` its tokens must carry (one of them, when `aud` is a list). */
   audience: string
-}
-
-/** A PEM public key (or certificate) and the one algorithm it verifies; throws saying why it cannot be used. */
-export function parsePublicKey(pem: string): { key: KeyObject; algorithm: Algorithm } {
-  if (/PRIVATE KEY/.test(pem)) throw new Error('this is a private key; give the public key')
-  let key: KeyObject
-  try {
-    key = createPublicKey(pem)
-  } catch {
-    throw new Error('not a PEM public key')
-  }
-  const type = key.asymmetricKeyType
-  if (type === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return { key, algorithm: 'RS256' }
-  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return { key, algorithm: 'ES256' }
-  if (type === 'ed25519') return { key, algorithm: 'EdDSA' }
-  throw new Error('the key must be RSA of at least 2048 bits (RS256), EC P-256 (ES256) or Ed25519 (EdDSA)')
 }
 
 /** The JWKS endpoint did not answer with keys, and none known before fits the token. */
@@ -109,9 +90,11 @@ function remoteKeys(url: URL, timing: JwksTiming, observe: (seconds: number, fai
     }
   }
   return async (header, token) => {
-    // Right after a failed fetch, a stale set is used as it is: no request waits for another failure.
-    // With no set at all, every request tries again, so the first answer after an outage counts.
-    if (!remote.fresh && lastGood.uat !== undefined && Date.now() < failedUntil) return lastGoodKeys(header, token)
+    // Within the cooldown after a failed fetch, the last good set answers as it is, fresh or not:
+    // no request waits for another failure, and unknown kids do not fetch again (a key of that set
+    // verifies; any other gets 503). With no set at all, every request tries again, so the first
+    // answer after an outage counts.
+    if (lastGood.uat !== undefined && Date.now() < failedUntil) return lastGoodKeys(header, token)
     try {
       return await remote(header, token)
     } catch (err) {
@@ -140,6 +123,17 @@ function refusal(err: unknown): AppError {
   return unauthenticated('the access token is not valid')
 }
 
+/** What the identity provider's tokens are checked with. */
+export interface IdpTokensParts {
+  provider: IdentityProvider
+  /** Where a token's issuer and subject find (or create) their user. */
+  users: UserRepository
+  clock: Clock
+  /** Told the duration and outcome of every JWKS fetch, for the metrics. */
+  observeJwks?: (seconds: number, failed: boolean) => void
+  jwksTiming?: JwksTiming
+}
+
 /**
  * The identity provider's JWTs as Bearer tokens: verified with jose (RS256, ES256 or EdDSA; `iss`,
  * `aud`, `exp` and `nbf` against the app's clock with 30 s leeway), then mapped to a stagedoor
@@ -152,13 +146,14 @@ export class IdpTokens {
   /** Verified tokens, oldest first (a Map keeps insertion order). */
   readonly #verified = new Generations<{ userId: string; expMs: number }>(VERIFIED_GENERATION_SIZE)
 
-  constructor(
-    private readonly provider: IdentityProvider,
-    private readonly users: UserRepository,
-    private readonly clock: Clock,
-    observeJwks: (seconds: number, failed: boolean) => void = () => {},
-    jwksTiming: JwksTiming = DEFAULT_JWKS_TIMING,
-  ) {
+  private readonly provider: IdentityProvider
+  private readonly users: UserRepository
+  private readonly clock: Clock
+
+  constructor({ provider, users, clock, observeJwks = () => {}, jwksTiming = DEFAULT_JWKS_TIMING }: IdpTokensParts) {
+    this.provider = provider
+    this.users = users
+    this.clock = clock
     if ('jwksUrl' in provider.keys) {
       this.#keys = remoteKeys(new URL(provider.keys.jwksUrl), jwksTiming, observeJwks)
       this.#algorithms = [...ALGORITHMS]

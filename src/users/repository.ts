@@ -26,6 +26,11 @@ export class UserRepository {
     return id
   }
 
+  async exists(userId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()
+    return row !== undefined
+  }
+
   /**
    * The user of an identity, created on its first sight. A returning user costs one select; two
    * first requests racing each other insert once, and the loser reads the winner's row.

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Tx } from '../platform/db/database.js'
 
-export type LedgerKind = 'CHARGE' | 'PAYMENT'
+export type LedgerKind = 'CHARGE' | 'PAYMENT' | 'REFUND'
 
 /** A user's prepaid balance: never negative (a CHECK says so too), always the sum of their ledger. */
 interface WalletsTable {
@@ -13,7 +13,7 @@ interface BalanceLedgerTable {
   id: number
   user_id: string
   kind: LedgerKind
-  /** Signed: + for a charge, − for a payment. */
+  /** Signed: + for a charge or a refund, − for a payment. */
   amount: number
   balance_after: number
   /** The charge id or payment id this entry records. */

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import { pageHeaders } from '../platform/http/security-headers.js'
-import type { App } from '../platform/http/types.js'
+import type { App, Routes } from '../platform/http/types.js'
 
 /** The page sources (fan and operator), plain ES modules served as they are. */
 const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url))
@@ -65,8 +65,8 @@ function loadPage(file: string): Page {
   return { html: Buffer.from(html), policy: pagePolicy(hash) }
 }
 
-/** The fan pages at `/`, the operator console at `/admin`, their modules and the vendor files. */
-export async function webRoutes(app: App) {
+/** The fan pages at `/`, the operator console at `/admin`, their modules and the vendor files; they need no other part. */
+export const webRoutes: Routes<Record<string, never>> = async (app) => {
   // helmet's headers for the pages and every file they load; a page then sets its own policy.
   await app.register(async (web) => {
     web.addHook('onRequest', pageHeaders)
@@ -78,10 +78,11 @@ async function pageAndFileRoutes(app: App) {
   await app.register(fastifyStatic, {
     root: WEB_ROOT,
     prefix: '/',
-    // One route per file, found at start: unknown paths stay the API's problem+json 404.
+    // One route per file, found at start: unknown paths stay the API's problem+json 404. The pages
+    // are served through their own routes below; the type checker's settings are not served.
     wildcard: false,
     index: false,
-    globIgnore: ['**/*.html'],
+    globIgnore: ['**/*.html', '**/tsconfig*.json'],
   })
 
   const pages: Record<string, Page> = { '/': loadPage('fan/index.html'), '/admin': loadPage('admin/index.html') }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll } from 'vitest'
-import { buildApp } from '../../src/app.js'
+import { type AppOptions, buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import type { App } from '../../src/platform/http/types.js'
 import { ManualClock } from './clock.js'
-import type { StoreTarget } from './stores.js'
+import { embeddedImage, type StoreTarget } from './stores.js'
 
 type HeaderMap = Record<string, string>
 
@@ -51,13 +51,18 @@ export interface TestApp {
  * `n` instances of the app on one fresh database of this target (and one Redis prefix), as
  * processes of one deployment; each has a clock of its own that the test moves.
  */
-export async function startTestApps(target: StoreTarget, n: number, env: Record<string, string> = {}): Promise<TestApp[]> {
+export async function startTestApps(
+  target: StoreTarget,
+  n: number,
+  env: Record<string, string> = {},
+  options: Pick<AppOptions, 'resolve'> = {},
+): Promise<TestApp[]> {
   const config = await testConfig(target, env)
   const redisPrefix = `test:${randomBytes(4).toString('hex')}:`
   const instances: TestApp[] = []
   for (let i = 0; i < n; i++) {
     const clock = new ManualClock()
-    const app = await buildApp({ config, clock, backgroundLoops: false, redisPrefix })
+    const app = await buildApp({ config, clock, backgroundLoops: false, redisPrefix, embeddedImage: embeddedImage(), ...options })
     await app.ready()
     instances.push({ app, clock, config })
   }
@@ -82,6 +87,31 @@ export function sharedTestApp(target: StoreTarget, env: Record<string, string> =
   })
   afterAll(() => t.app?.close())
   return t
+}
+
+/**
+ * Apps shared by the describes of one file, each test still making its own concert and users:
+ * `shared(target, env)` is the app on that target with that environment, started by the first
+ * describe that asks for it and closed when the file ends. Call it at the top of the file.
+ */
+export function fileTestApps(): { shared(target: StoreTarget, env?: Record<string, string>): TestApp } {
+  const apps = new Map<string, Promise<TestApp>>()
+  afterAll(async () => {
+    const started = await Promise.allSettled(apps.values())
+    apps.clear()
+    for (const s of started) if (s.status === 'fulfilled') await s.value.app.close()
+  })
+  return {
+    shared(target, env = {}) {
+      const t = {} as TestApp
+      beforeAll(async () => {
+        const key = JSON.stringify([target.name, env])
+        if (!apps.has(key)) apps.set(key, startTestApp(target, env))
+        Object.assign(t, await apps.get(key))
+      })
+      return t
+    },
+  }
 }
 
 /** The JSON body of an injected response. */
@@ -113,6 +143,7 @@ export async function createConcert(
   options: {
     sections?: { name: string; rows: number; seatsPerRow: number; price: number }[]
     queueOpensAt?: string
+    presaleOpensAt?: string
     saleOpensAt?: string
   } = {},
 ): Promise<{ concertId: string; scheduleId: string; totalSeats: number }> {
@@ -125,6 +156,7 @@ export async function createConcert(
       performer: 'Test Band',
       venue: 'Test Hall',
       ...(options.queueOpensAt ? { queueOpensAt: options.queueOpensAt } : {}),
+      ...(options.presaleOpensAt ? { presaleOpensAt: options.presaleOpensAt } : {}),
       ...(options.saleOpensAt ? { saleOpensAt: options.saleOpensAt } : {}),
     },
   })
@@ -141,6 +173,34 @@ export async function createConcert(
   })
   if (schedule.statusCode !== 201) throw new Error(`schedule: ${schedule.statusCode} ${schedule.body}`)
   return { concertId, ...(schedule.json() as { scheduleId: string; totalSeats: number }) }
+}
+
+/**
+ * A concert (with one schedule) in its presale: its line opened two minutes ago, its presale one
+ * minute ago, and its sale opens in an hour; `times` (ms from the test's clock) say otherwise.
+ */
+export function presaleConcert(
+  t: TestApp,
+  times: { queueIn?: number; presaleIn?: number; saleIn?: number } = {},
+): ReturnType<typeof createConcert> {
+  const at = (ms: number) => new Date(t.clock.now() + ms).toISOString()
+  return createConcert(t, {
+    queueOpensAt: at(times.queueIn ?? -120_000),
+    presaleOpensAt: at(times.presaleIn ?? -60_000),
+    saleOpensAt: at(times.saleIn ?? 3_600_000),
+  })
+}
+
+/** `count` new presale codes of the concert, each for `maxUses` fans (default 1), through the admin API. */
+export async function presaleCodes(t: TestApp, concertId: string, count: number, maxUses?: number): Promise<string[]> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1/admin/concerts/${concertId}/presale-codes`,
+    headers: admin,
+    payload: { count, maxUses },
+  })
+  if (res.statusCode !== 201) throw new Error(`presale codes: ${res.statusCode} ${res.body}`)
+  return (res.json() as { codes: string[] }).codes
 }
 
 /** Joins the concert's queue as the user of the Bearer header `auth`; the answer as it came. */
@@ -235,9 +295,23 @@ export async function http(
 
 // The same steps over real HTTP, for tests that fire parallel requests at a listening server.
 
+/**
+ * Sends a request again, as a client told "retry later" would, while it answers 503: for setup steps
+ * of tests that load a small machine hard (a slow statement there is the backend's honest 503). Only
+ * for requests that are safe to repeat.
+ */
+export async function retryingUnavailable<T extends { status: number }>(request: () => Promise<T>, tries = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await request()
+    if (res.status !== 503 || attempt >= tries) return res
+    await new Promise((r) => setTimeout(r, 200 * attempt))
+  }
+}
+
 /** `createUser` over HTTP. */
-export async function signUpOverHttp(base: string): Promise<User> {
-  const res = await http(base, 'POST', '/v1/users')
+export async function signUpOverHttp(base: string, options: { retryUnavailable?: boolean } = {}): Promise<User> {
+  const send = () => http(base, 'POST', '/v1/users')
+  const res = options.retryUnavailable ? await retryingUnavailable(send) : await send()
   if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`)
   return { userId: res.body.userId, accessToken: res.body.accessToken, auth: bearer(res.body.accessToken) }
 }

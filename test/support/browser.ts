@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
-import { admin, listen, type TestApp } from './app.js'
-
-/** Debian's Chromium, which .ci/run installs when it is missing. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+import { admin, admitTick, chargeBalance, holdSeat, joinQueue, listen, pay, type TestApp, type User } from './app.js'
+import { CHROMIUM } from './machine.js'
 
 /** Where the browser tests put a screenshot of each step (gitignored). */
 const SCREENSHOTS = new URL('../../.tmp/screenshots/', import.meta.url)
@@ -44,11 +42,12 @@ export async function openBrowser(
   t: TestApp,
   w: WebTest,
   suite: string,
-  options: { locale?: string; width?: number; height?: number } = {},
+  options: { locale?: string; timezoneId?: string; width?: number; height?: number } = {},
 ): Promise<FanBrowser> {
   const context = await w.browser.newContext({
     baseURL: w.base,
     locale: options.locale ?? 'en-US',
+    timezoneId: options.timezoneId,
     viewport: { width: options.width ?? 420, height: options.height ?? 900 },
   })
   await context.clock.install({ time: t.clock.now() })
@@ -92,6 +91,53 @@ export async function createShow(
   })
   if (schedule.statusCode !== 201) throw new Error(`schedule: ${schedule.statusCode} ${schedule.body}`)
   return { concertId, scheduleId: (schedule.json() as { scheduleId: string }).scheduleId }
+}
+
+/**
+ * `user` joins the concert's line, is admitted and holds `seatNo` of the date, through the API: the
+ * reservation, its price, and the Bearer and Queue-Token headers it was held with.
+ */
+export async function heldSeat(
+  t: TestApp,
+  user: User,
+  concertId: string,
+  scheduleId: string,
+  seatNo: number,
+): Promise<{ reservationId: string; price: number; headers: Record<string, string> }> {
+  const joined = await joinQueue(t, concertId, user.auth)
+  if (joined.statusCode !== 201) throw new Error(`join: ${joined.statusCode} ${joined.body}`)
+  await admitTick(t)
+  const headers = { ...user.auth, 'queue-token': (joined.json() as { token: string }).token }
+  const held = await holdSeat(t, headers, scheduleId, seatNo)
+  if (held.statusCode !== 201) throw new Error(`hold: ${held.statusCode} ${held.body}`)
+  const { reservationId, price } = held.json() as { reservationId: string; price: number }
+  return { reservationId, price, headers }
+}
+
+/** As heldSeat, then `user` tops up the seat's price and pays it (the balance is back where it was): the reservation's id. */
+export async function paidSeat(t: TestApp, user: User, concertId: string, scheduleId: string, seatNo: number): Promise<string> {
+  const { reservationId, price, headers } = await heldSeat(t, user, concertId, scheduleId, seatNo)
+  const charged = await chargeBalance(t, user.auth, price)
+  if (charged.statusCode !== 200) throw new Error(`charge: ${charged.statusCode} ${charged.body}`)
+  const paid = await pay(t, headers, reservationId)
+  if (paid.statusCode !== 201) throw new Error(`pay: ${paid.statusCode} ${paid.body}`)
+  return reservationId
+}
+
+/**
+ * As openBrowser, with `user` signed in: the page finds the access token where a deployment's own
+ * sign-in leaves it (docs/web.md, "Who the fan is").
+ */
+export async function openBrowserAs(
+  t: TestApp,
+  w: WebTest,
+  suite: string,
+  user: User,
+  options: Parameters<typeof openBrowser>[3] = {},
+): Promise<FanBrowser> {
+  const browser = await openBrowser(t, w, suite, options)
+  await browser.context.addInitScript(`localStorage.setItem('stagedoor.accessToken', ${JSON.stringify(user.accessToken)})`)
+  return browser
 }
 
 /**

@@ -65,6 +65,8 @@ export class JwksServer {
   /** JWKS requests received. */
   requests = 0
   delayMs = 0
+  /** The status it answers with: 200 serves the keys, anything else is a failing endpoint. */
+  status = 200
   readonly #held = new Set<ServerResponse>()
   readonly #server = createServer((request, response) => {
     this.requests++
@@ -74,6 +76,10 @@ export class JwksServer {
     }
     const answer = () => {
       this.#held.delete(response)
+      if (this.status !== 200) {
+        response.writeHead(this.status, { 'content-type': 'text/plain' }).end('failing')
+        return
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }))
     }
     this.#held.add(response)

@@ -45,3 +45,31 @@ export async function readThenWriteHold(
     })
     .execute()
 }
+
+/**
+ * A broken use of a presale code for negative controls: reads the code's uses, waits at `together`
+ * (a `barrier`) so that every caller has read before anyone writes, then uses the code if it
+ * looked free, writing back the count it read plus one.
+ */
+export async function readThenWriteCodeUse(
+  db: Db,
+  together: () => Promise<void>,
+  use: { concertId: string; code: string; userId: string; now: Date },
+): Promise<void> {
+  const { concertId, code, userId, now } = use
+  const row = await db
+    .selectFrom('presale_codes')
+    .select(['uses', 'max_uses'])
+    .where('concert_id', '=', concertId)
+    .where('code', '=', code)
+    .executeTakeFirstOrThrow()
+  await together()
+  if (row.uses >= row.max_uses) return
+  await db.insertInto('presale_code_uses').values({ concert_id: concertId, code, user_id: userId, used_at: now }).execute()
+  await db
+    .updateTable('presale_codes')
+    .set({ uses: row.uses + 1, first_used_by: userId, first_used_at: now })
+    .where('concert_id', '=', concertId)
+    .where('code', '=', code)
+    .execute()
+}

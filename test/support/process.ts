@@ -21,13 +21,24 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `npm start`'s command as a real process and waits until it answers /health. */
-export async function startServer(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts `npm start`'s command as a real process and waits until it answers /health. With
+ * `terminal`, its stdout is a terminal, as for a person who runs it (script(1) gives it one).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+  { terminal = false } = {},
+): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
+  const command = [process.execPath, ...nodeArgs, '--import', 'tsx', 'src/server.ts']
+  const quoted = command.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
+  const [file, args] = terminal ? ['script', ['-qec', `exec ${quoted}`, '/dev/null']] : [command[0]!, command.slice(1)]
+  const child = spawn(file, args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [terminal ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   })
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
@@ -40,7 +51,11 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
     output: () => output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal)
+      if (child.exitCode !== null) return exited
+      // On a terminal, Ctrl-C: the terminal sends SIGINT to the server itself (a signal to
+      // script(1) would not reach it).
+      if (terminal) child.stdin!.write('\x03')
+      else child.kill(signal)
       return exited
     },
   }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import pg from 'pg'
-import { afterAll } from 'vitest'
+import { afterAll, inject } from 'vitest'
 
-/** The real PostgreSQL the tests run against (each test file in a fresh schema of its own). */
-const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+import { POSTGRES_URL, REDIS_URL } from './machine.js'
+
+export { REDIS_URL }
 
 export interface StoreTarget {
   name: string
@@ -41,6 +42,35 @@ afterAll(async () => {
   }
 })
 
+/**
+ * A Blob whose bytes come back at once, copied: Node's own `arrayBuffer()` reads a Blob in small
+ * chunks and joins them, which costs a tenth of a second of each test app's start.
+ */
+class ImageBlob extends Blob {
+  readonly #image: Uint8Array
+
+  constructor(image: Uint8Array) {
+    super([image])
+    this.#image = image
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    // A copy of its own (a Buffer's slice would share the bytes).
+    return new Uint8Array(this.#image).buffer
+  }
+}
+
+let image: Blob | undefined
+
+/**
+ * The embedded database with every migration applied, made once for the run by the global setup
+ * (`embedded-image.ts`): test apps on PGlite start from a copy of it.
+ */
+export function embeddedImage(): Blob {
+  image ??= new ImageBlob(readFileSync(inject('embeddedImageFile')))
+  return image
+}
+
 export const pgliteTarget: StoreTarget = {
   name: 'pglite',
   fresh: async () => ({ dataDir: 'memory://' }),
@@ -51,8 +81,20 @@ export const postgresTarget: StoreTarget = {
   fresh: async () => ({ databaseUrl: await freshPostgresSchema(), dataDir: 'memory://' }),
 }
 
+/**
+ * `TEST_STORES=embedded` (what `npm run test:fast` sets): the run uses the embedded store alone and
+ * needs neither PostgreSQL nor Redis.
+ */
+const embeddedOnly = process.env.TEST_STORES === 'embedded'
+
+/**
+ * The stores this run tests of `all`: every one, or under `TEST_STORES=embedded` PGlite alone. A
+ * suite runs on each with `describe.each(storesOf(…))`; one on an absent store registers no test.
+ */
+export const storesOf = (...all: StoreTarget[]): StoreTarget[] => (embeddedOnly ? all.filter((t) => t === pgliteTarget) : all)
+
 /** Every database the product supports: suites run once per entry. */
-export const databaseTargets: StoreTarget[] = [pgliteTarget, postgresTarget]
+export const databaseTargets: StoreTarget[] = storesOf(pgliteTarget, postgresTarget)
 
 export const postgresRedisTarget: StoreTarget = {
   name: 'postgres+redis',
@@ -60,4 +102,4 @@ export const postgresRedisTarget: StoreTarget = {
 }
 
 /** Every deployment shape: embedded, PostgreSQL alone, PostgreSQL with Redis. */
-export const deploymentTargets: StoreTarget[] = [pgliteTarget, postgresTarget, postgresRedisTarget]
+export const deploymentTargets: StoreTarget[] = storesOf(pgliteTarget, postgresTarget, postgresRedisTarget)

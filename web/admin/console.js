@@ -4,21 +4,34 @@ import { asAdmin } from './admin-api.js'
 import { ConcertForm } from './concert-form.js'
 import { ConcertPanel } from './concert-panel.js'
 import { explain } from './strings.js'
+import { WebhooksSection } from './webhooks.js'
 
-/** Every concert, one chosen for its live panel, and a form for a new one. */
+/**
+ * @import { Concert, Page, Problem } from '../shared/api.js'
+ * @import { Lang } from '../shared/i18n.js'
+ * @import { AdminCall } from './admin-api.js'
+ * @import { Strings } from './strings.js'
+ */
+
+/**
+ * Every concert, one chosen for its live panel, and a form for a new one.
+ * @param {{ t: Strings, lang: Lang, adminKey: string, onRefused: (problem: Problem) => void }} props
+ */
 export function Console({ t, lang, adminKey, onRefused }) {
-  const [concerts, setConcerts] = useState()
-  const [chosen, setChosen] = useState()
-  const [problem, setProblem] = useState()
+  const [concerts, setConcerts] = useState(/** @type {Concert[] | undefined} */ (undefined))
+  /** The concert whose panel is shown, by id. */
+  const [chosen, setChosen] = useState(/** @type {string | undefined} */ (undefined))
+  const [problem, setProblem] = useState(/** @type {Problem | undefined} */ (undefined))
 
   // Every admin call goes through here: a refused key ends the session.
+  /** @type {AdminCall} */
   const admin = (method, path, options) =>
-    asAdmin(adminKey, method, path, options).catch((err) => {
+    asAdmin(adminKey, method, path, options).catch((/** @type {Problem} */ err) => {
       if (err.code === 'UNAUTHENTICATED') onRefused(err)
       throw err
     })
   const load = () =>
-    request('GET', '/v1/concerts').then((body) => {
+    /** @type {Promise<Page<Concert>>} */ (request('GET', '/v1/concerts')).then((body) => {
       setConcerts(body.items)
       return body.items
     }, setProblem)
@@ -44,7 +57,7 @@ export function Console({ t, lang, adminKey, onRefused }) {
         <${ConcertForm}
           t=${t}
           admin=${admin}
-          onCreated=${async (concertId) => {
+          onCreated=${async (/** @type {string} */ concertId) => {
             await load()
             setChosen(concertId)
           }}
@@ -55,5 +68,6 @@ export function Console({ t, lang, adminKey, onRefused }) {
         ${concert && html`<${ConcertPanel} key=${concert.concertId} t=${t} lang=${lang} concert=${concert} admin=${admin} onChanged=${load} />`}
       </div>
     </div>
+    <${WebhooksSection} t=${t} lang=${lang} admin=${admin} />
   `
 }

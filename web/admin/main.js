@@ -1,31 +1,36 @@
 import { html, render, useEffect, useState } from '../shared/html.js'
 import { applyLanguage, initialLanguage, LanguageSwitch } from '../shared/i18n.js'
+import { useAction } from './action.js'
 import { checkKey, keepKey, keptKey } from './admin-api.js'
 import { Console } from './console.js'
 import { explain, strings } from './strings.js'
 
+/**
+ * @import { Problem } from '../shared/api.js'
+ * @import { FieldEvent } from '../shared/html.js'
+ * @import { Lang } from '../shared/i18n.js'
+ * @import { Strings } from './strings.js'
+ */
+
+/**
+ * The admin key, checked before the console opens; a refusal that signed the operator out is shown.
+ * @param {{ t: Strings, onSignedIn: (key: string) => void, refusal: Problem | undefined }} props
+ */
 function SignIn({ t, onSignedIn, refusal }) {
   const [key, setKey] = useState('')
-  const [problem, setProblem] = useState(refusal)
-  const [busy, setBusy] = useState(false)
-  const submit = async (event) => {
+  const { busy, problem, run } = useAction(refusal)
+  const submit = (/** @type {Event} */ event) => {
     event.preventDefault()
-    setBusy(true)
-    setProblem(undefined)
-    try {
+    run(async () => {
       await checkKey(key)
       onSignedIn(key)
-    } catch (err) {
-      setProblem(err)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return html`
     <form class="card sign-in" onSubmit=${submit}>
       <label>
         ${t.adminKey}
-        <input type="password" autocomplete="current-password" required value=${key} onInput=${(e) => setKey(e.currentTarget.value)} />
+        <input type="password" autocomplete="current-password" required value=${key} onInput=${(/** @type {FieldEvent} */ e) => setKey(e.currentTarget.value)} />
       </label>
       <button type="submit" class="primary" disabled=${busy}>${t.signIn}</button>
       <p class="note">${t.keyNote}</p>
@@ -37,23 +42,26 @@ function SignIn({ t, onSignedIn, refusal }) {
 function App() {
   const [lang, setLang] = useState(initialLanguage)
   const [key, setKey] = useState(keptKey)
-  const [refusal, setRefusal] = useState()
+  const [refusal, setRefusal] = useState(/** @type {Problem | undefined} */ (undefined))
   const t = strings[lang]
   useEffect(() => {
     document.title = t.title
   }, [t])
 
-  const signIn = (k) => {
+  const signIn = (/** @type {string} */ k) => {
     keepKey(k)
     setKey(k)
   }
-  // A refused key (rotated since sign-in) signs the operator out, saying why.
+  /**
+   * A refused key (rotated since sign-in) signs the operator out, saying why.
+   * @param {Problem} [problem]
+   */
   const signOut = (problem) => {
     keepKey(null)
     setKey(null)
     setRefusal(problem)
   }
-  const switchLanguage = (next) => {
+  const switchLanguage = (/** @type {Lang} */ next) => {
     applyLanguage(next, true)
     setLang(next)
   }
@@ -72,4 +80,4 @@ function App() {
 
 // The root element names the language before anything is drawn.
 applyLanguage(initialLanguage(), false)
-render(html`<${App} />`, document.getElementById('app'))
+render(html`<${App} />`, /** @type {HTMLElement} */ (document.getElementById('app')))

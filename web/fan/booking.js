@@ -6,36 +6,55 @@ import { locate, sectionsOfFullMap } from './seat-map.js'
 import { asFan } from './session.js'
 import { explain } from './strings.js'
 
+/**
+ * @import { Page, Problem, RequestOptions, Schedule } from '../shared/api.js'
+ * @import { Lang } from '../shared/i18n.js'
+ * @import { HeldSeat, Hold } from './holds.js'
+ * @import { OnEnded } from './line.js'
+ * @import { SeatMap, ShownMap } from './seat-map.js'
+ * @import { Strings } from './strings.js'
+ */
+
 /** Above this many seats a date's map is drawn on a canvas from the compact form. */
 const GRID_MAX_SEATS = 1000
 
-/** Admitted: the dates, then a date's seat map, then holding the chosen seat. */
+/**
+ * Admitted: the dates, then a date's seat map, then holding the chosen seat.
+ * @param {{ t: Strings, lang: Lang, concertId: string, queueToken: string, onHeld: (hold: Hold) => void, onEnded: OnEnded }} props
+ */
 export function Booking({ t, lang, concertId, queueToken, onHeld, onEnded }) {
-  const [dates, setDates] = useState()
-  const [date, setDate] = useState()
-  const [map, setMap] = useState()
-  const [seatNo, setSeatNo] = useState()
-  const [problem, setProblem] = useState()
+  const [dates, setDates] = useState(/** @type {Schedule[] | undefined} */ (undefined))
+  const [date, setDate] = useState(/** @type {Schedule | undefined} */ (undefined))
+  const [map, setMap] = useState(/** @type {ShownMap | undefined} */ (undefined))
+  const [seatNo, setSeatNo] = useState(/** @type {number | undefined} */ (undefined))
+  const [problem, setProblem] = useState(/** @type {Problem | undefined} */ (undefined))
   const [holding, setHolding] = useState(false)
 
+  /** @type {(method: string, path: string, options?: RequestOptions) => Promise<unknown>} */
   const gated = (method, path, options) =>
-    asFan(method, path, { ...options, queueToken }).catch((err) => {
+    asFan(method, path, { ...options, queueToken }).catch((/** @type {Problem} */ err) => {
       if (err.code === 'QUEUE_TOKEN_EXPIRED' || err.code === 'QUEUE_TOKEN_INVALID') onEnded(err, true)
       throw err
     })
-  const loadMap = (d) =>
-    gated('GET', `/v1/schedules/${d.scheduleId}/seats?format=${d.totalSeats <= GRID_MAX_SEATS ? 'full' : 'compact'}`).then((m) => {
-      const sections = m.sections ?? sectionsOfFullMap(m.seats)
+  const loadMap = (/** @type {Schedule} */ d) =>
+    /** @type {Promise<SeatMap>} */ (
+      gated('GET', `/v1/schedules/${d.scheduleId}/seats?format=${d.totalSeats <= GRID_MAX_SEATS ? 'full' : 'compact'}`)
+    ).then((m) => {
+      const sections = m.seats ? sectionsOfFullMap(m.seats) : m.sections
       const taken = new Set(m.seats ? m.seats.filter((s) => s.status !== 'AVAILABLE').map((s) => s.seatNo) : [...m.held, ...m.sold])
       setMap({ ...m, sections, taken })
     }, setProblem)
 
-  const loadDates = () => gated('GET', `/v1/concerts/${concertId}/schedules`).then((body) => setDates(body.items), setProblem)
+  const loadDates = () =>
+    /** @type {Promise<Page<Schedule>>} */ (gated('GET', `/v1/concerts/${concertId}/schedules`)).then(
+      (body) => setDates(body.items),
+      setProblem,
+    )
   useEffect(() => {
     loadDates()
   }, [concertId])
 
-  const pickDate = (d) => {
+  const pickDate = (/** @type {Schedule} */ d) => {
     setDate(d)
     setSeatNo(undefined)
     setMap(undefined)
@@ -44,16 +63,19 @@ export function Booking({ t, lang, concertId, queueToken, onHeld, onEnded }) {
   }
 
   const hold = async () => {
+    // The button is enabled only once a seat is chosen on a date's map.
+    if (!date || !map || seatNo === undefined) return
     setHolding(true)
     setProblem(undefined)
     try {
-      const held = await gated('POST', '/v1/reservations', { body: { scheduleId: date.scheduleId, seatNo } })
+      const held = /** @type {HeldSeat} */ (await gated('POST', '/v1/reservations', { body: { scheduleId: date.scheduleId, seatNo } }))
       const where = locate(map.sections, seatNo)
       onHeld({ ...held, concertId, queueToken, where: where && { section: where.section.name, row: where.row } })
       setSeatNo(undefined)
     } catch (err) {
-      setProblem(err)
-      if (err.code === 'SEAT_UNAVAILABLE') setSeatNo(undefined)
+      const problem = /** @type {Problem} */ (err)
+      setProblem(problem)
+      if (problem.code === 'SEAT_UNAVAILABLE') setSeatNo(undefined)
     } finally {
       setHolding(false)
     }
@@ -62,7 +84,7 @@ export function Booking({ t, lang, concertId, queueToken, onHeld, onEnded }) {
     loadDates()
   }
 
-  const chosen = seatNo && locate(map.sections, seatNo)
+  const chosen = map && seatNo && locate(map.sections, seatNo)
   return html`
     <section aria-labelledby="dates-heading" class="dates">
       <h2 id="dates-heading">${t.dates}</h2>

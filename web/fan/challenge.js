@@ -1,11 +1,23 @@
 import { Problem, request } from '../shared/api.js'
 
+/**
+ * @import { Challenge, ChallengeParameters, Payload, Solution } from '/vendor/altcha/types.js'
+ * @import { Concert } from '../shared/api.js'
+ */
+
+/**
+ * What the worker (pow-worker.js) tells the page: keys tried so far, then the solution (null when
+ * none was found) or why it failed.
+ * @typedef {{ tried?: number, solution?: Solution | null, error?: string }} PowMessage
+ */
+
 /** Without a hint from the server, a solve is expected to take about this long (tuned for phones). */
 const EXPECTED_MS = 2000
 
 /**
  * How many keys a solve is expected to try: a short key prefix is met by chance once in 16^length
  * tries; a long one (a counter drawn by the server) says nothing, so progress then follows time.
+ * @param {ChallengeParameters} parameters
  */
 function expectedTries({ keyPrefix, data }) {
   const max = Number(data?.maxCounter ?? data?.maxNumber)
@@ -17,13 +29,16 @@ function expectedTries({ keyPrefix, data }) {
  * Solves an ALTCHA challenge in a Web Worker; `onProgress` gets a fraction from 0 to 1 as work is
  * done. Resolves with the base64 payload the join takes.
  * @public (the browser test solves a challenge through it)
+ * @param {Challenge} challenge
+ * @param {(fraction: number) => void} [onProgress]
+ * @returns {Promise<string>}
  */
 export function solveChallenge(challenge, onProgress = () => {}) {
   const worker = new Worker('/fan/pow-worker.js', { type: 'module' })
   const expected = expectedTries(challenge.parameters)
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => {
+    worker.onmessage = (/** @type {MessageEvent<PowMessage>} */ { data }) => {
       if (data.tried !== undefined) {
         const done = expected ? data.tried / expected : (performance.now() - started) / EXPECTED_MS
         onProgress(Math.min(0.99, 1 - Math.exp(-done)))
@@ -33,7 +48,9 @@ export function solveChallenge(challenge, onProgress = () => {}) {
       if (!data.solution) return reject(new Problem(403, { code: 'CHALLENGE_FAILED' }))
       onProgress(1)
       const { codeChallenge: _, ...plain } = challenge
-      resolve(btoa(JSON.stringify({ challenge: plain, solution: data.solution })))
+      /** @type {Payload} */
+      const payload = { challenge: plain, solution: data.solution }
+      resolve(btoa(JSON.stringify(payload)))
     }
     worker.onerror = () => {
       worker.terminate()
@@ -49,11 +66,16 @@ const MAX_SOLVES = 3
  * Joins a concert's line. When the concert asks for proof of work (known from the list, or told by
  * a 403 CHALLENGE_REQUIRED), fetches a challenge, solves it and joins with the solution; a
  * CHALLENGE_FAILED (expired, already used) is solved again.
+ * @template T
+ * @param {Concert} concert
+ * @param {(body: { altcha: string } | undefined) => Promise<T>} join
+ * @param {(fraction: number) => void} onProgress
+ * @returns {Promise<T>}
  */
 export async function joinLine(concert, join, onProgress) {
   const solve = async () => {
     onProgress(0)
-    const challenge = await request('GET', `/v1/concerts/${concert.concertId}/queue/challenge`)
+    const challenge = /** @type {Challenge} */ (await request('GET', `/v1/concerts/${concert.concertId}/queue/challenge`))
     return solveChallenge(challenge, onProgress)
   }
   let altcha = concert.joinChallenge === 'pow' ? await solve() : undefined
@@ -61,7 +83,8 @@ export async function joinLine(concert, join, onProgress) {
     try {
       return await join(altcha === undefined ? undefined : { altcha })
     } catch (err) {
-      const again = err?.code === 'CHALLENGE_REQUIRED' || err?.code === 'CHALLENGE_FAILED'
+      const code = /** @type {Problem | undefined} */ (err)?.code
+      const again = code === 'CHALLENGE_REQUIRED' || code === 'CHALLENGE_FAILED'
       if (!again || solves >= MAX_SOLVES) throw err
       altcha = await solve()
     }

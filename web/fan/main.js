@@ -6,7 +6,18 @@ import { ConcertList } from './concerts.js'
 import { explain, strings } from './strings.js'
 import { Tickets } from './tickets.js'
 
-/** The fan's place in the pages, from the URL fragment: the list, a concert, or their tickets. */
+/**
+ * @import { Concert, Page, Problem } from '../shared/api.js'
+ * @import { Lang } from '../shared/i18n.js'
+ */
+
+/** @typedef {{ page: 'list' } | { page: 'tickets' } | { page: 'concert', concertId: string }} Route */
+
+/**
+ * The fan's place in the pages, from the URL fragment: the list, a concert, or their tickets.
+ * @param {string} hash
+ * @returns {Route}
+ */
 function routeOf(hash) {
   const concert = /^#\/concerts\/([^/]+)$/.exec(hash)
   if (concert) return { page: 'concert', concertId: decodeURIComponent(concert[1]) }
@@ -17,8 +28,8 @@ function routeOf(hash) {
 function App() {
   const [lang, setLang] = useState(initialLanguage)
   const [route, setRoute] = useState(() => routeOf(location.hash))
-  const [concerts, setConcerts] = useState()
-  const [problem, setProblem] = useState()
+  const [concerts, setConcerts] = useState(/** @type {Concert[] | undefined} */ (undefined))
+  const [problem, setProblem] = useState(/** @type {Problem | undefined} */ (undefined))
   const t = strings[lang]
 
   useEffect(() => {
@@ -27,10 +38,11 @@ function App() {
     return () => removeEventListener('hashchange', onHash)
   }, [])
   useEffect(() => {
-    request('GET', '/v1/concerts').then((body) => setConcerts(body.items), setProblem)
+    const answer = /** @type {Promise<Page<Concert>>} */ (request('GET', '/v1/concerts'))
+    answer.then((body) => setConcerts(body.items), setProblem)
   }, [])
 
-  const switchLanguage = (next) => {
+  const switchLanguage = (/** @type {Lang} */ next) => {
     applyLanguage(next, true)
     setLang(next)
   }
@@ -55,4 +67,4 @@ function App() {
 
 // The root element names the language before anything is drawn.
 applyLanguage(initialLanguage(), false)
-render(html`<${App} />`, document.getElementById('app'))
+render(html`<${App} />`, /** @type {HTMLElement} */ (document.getElementById('app')))

@@ -4,18 +4,27 @@ import { deriveKey as pbkdf2 } from '/vendor/altcha/algorithms/web/pbkdf2.js'
 import { deriveKey as sha } from '/vendor/altcha/algorithms/web/sha.js'
 import { solveChallenge } from '/vendor/altcha/pow.js'
 
+/**
+ * @import { Challenge, DeriveKeyFunction } from '/vendor/altcha/types.js'
+ * @import { PowMessage } from './challenge.js'
+ */
+
+/** @param {PowMessage} message */
+const tell = (message) => self.postMessage(message)
+
 const REPORT_EVERY = 100
 
-self.onmessage = async ({ data: challenge }) => {
+self.onmessage = async (/** @type {MessageEvent<Challenge>} */ { data: challenge }) => {
   const derive = challenge.parameters.algorithm.startsWith('PBKDF2/') ? pbkdf2 : sha
   let tried = 0
+  /** @type {DeriveKeyFunction} */
   const deriveKey = (...args) => {
-    if (++tried % REPORT_EVERY === 0) self.postMessage({ tried })
+    if (++tried % REPORT_EVERY === 0) tell({ tried })
     return derive(...args)
   }
   try {
-    self.postMessage({ solution: await solveChallenge({ challenge, deriveKey }) })
+    tell({ solution: await solveChallenge({ challenge, deriveKey }) })
   } catch (err) {
-    self.postMessage({ error: String(err?.message ?? err) })
+    tell({ error: String(/** @type {Error | undefined} */ (err)?.message ?? err) })
   }
 }

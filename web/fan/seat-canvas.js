@@ -2,13 +2,24 @@ import { html, useEffect, useRef, useState } from '../shared/html.js'
 import { formatNumber } from '../shared/i18n.js'
 import { bestAvailable, locate, seatNumber } from './seat-map.js'
 
+/**
+ * @import { FieldEvent } from '../shared/html.js'
+ * @import { Lang } from '../shared/i18n.js'
+ * @import { SeatPlace, Section, ShownMap } from './seat-map.js'
+ * @import { Strings } from './strings.js'
+ */
+
 /** Seat sizes in CSS pixels, one per zoom step. */
 const ZOOMS = [2, 4, 6, 10]
 /** Room above each section for its name. */
 const LABEL = 18
 const COLOURS = { free: '#2e7d5b', taken: '#c9cdd2', chosen: '#e0432f', text: '#222' }
 
-/** Where each section sits on the canvas at a seat size, centred under the widest one. */
+/**
+ * Where each section sits on the canvas at a seat size, centred under the widest one.
+ * @param {Section[]} sections
+ * @param {number} size
+ */
 function layoutOf(sections, size) {
   const width = Math.max(...sections.map((s) => s.seatsPerRow)) * size
   let y = 0
@@ -20,11 +31,20 @@ function layoutOf(sections, size) {
   return { width, height: y, blocks }
 }
 
+/**
+ * Draws the seats, and says where each section and the chosen seat are drawn.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Section[]} sections
+ * @param {Set<number>} taken
+ * @param {number | undefined} chosen
+ * @param {number} size
+ */
 function draw(canvas, sections, taken, chosen, size) {
   const { width, height, blocks } = layoutOf(sections, size)
   canvas.width = width
   canvas.height = height
-  const ctx = canvas.getContext('2d')
+  // A canvas that never had another kind of context always gives a 2D one.
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'))
   ctx.font = '12px system-ui, sans-serif'
   const gap = size >= 4 ? 1 : 0
   for (const { section, x, y } of blocks) {
@@ -38,7 +58,7 @@ function draw(canvas, sections, taken, chosen, size) {
       }
     }
   }
-  const at = (seatNo) => {
+  const at = (/** @type {number} */ seatNo) => {
     const place = locate(sections, seatNo)
     const block = place && blocks.find((b) => b.section === place.section)
     return block && [block.x + (place.seat - 1) * size, block.y + (place.row - 1) * size]
@@ -62,20 +82,22 @@ function draw(canvas, sections, taken, chosen, size) {
 /**
  * A large venue drawn from the compact seat map: one canvas, zoomable, a seat chosen by a tap,
  * by section, row and seat in the picker, or as the best one still free.
+ * @param {{ t: Strings, lang: Lang, map: ShownMap, chosen: number | undefined, onChoose: (seatNo: number) => void }} props
  */
 export function SeatCanvas({ t, lang, map, chosen, onChoose }) {
-  const canvas = useRef()
-  const scroller = useRef()
-  const drawn = useRef()
+  // The canvas and its box are there once drawn, before any effect or tap.
+  const canvas = useRef(/** @type {HTMLCanvasElement | undefined} */ (undefined))
+  const scroller = useRef(/** @type {HTMLDivElement | undefined} */ (undefined))
+  const drawn = useRef(/** @type {ReturnType<typeof draw> | undefined} */ (undefined))
   const [zoom, setZoom] = useState(0)
   const [sectionIndex, setSectionIndex] = useState(0)
   const [row, setRow] = useState('1')
   const [seat, setSeat] = useState('1')
-  const [note, setNote] = useState()
+  const [note, setNote] = useState(/** @type {string | undefined} */ (undefined))
   const size = ZOOMS[zoom]
 
   useEffect(() => {
-    drawn.current = draw(canvas.current, map.sections, map.taken, chosen, size)
+    drawn.current = draw(/** @type {HTMLCanvasElement} */ (canvas.current), map.sections, map.taken, chosen, size)
     // Keep the chosen seat in view.
     const mark = drawn.current.mark
     const box = scroller.current
@@ -85,29 +107,31 @@ export function SeatCanvas({ t, lang, map, chosen, onChoose }) {
     }
   }, [map, chosen, size])
 
-  const choose = (seatNo) => {
+  const choose = (/** @type {number | undefined} */ seatNo) => {
     if (seatNo === undefined) return setNote(t.noneAvailable)
     if (map.taken.has(seatNo)) return setNote(t.seatTakenHere)
     setNote(undefined)
-    const place = locate(map.sections, seatNo)
+    // Every seat number offered here is on the map.
+    const place = /** @type {SeatPlace} */ (locate(map.sections, seatNo))
     setSectionIndex(map.sections.indexOf(place.section))
     setRow(String(place.row))
     setSeat(String(place.seat))
     onChoose(seatNo)
   }
 
-  const tap = (event) => {
-    const rect = canvas.current.getBoundingClientRect()
-    const x = ((event.clientX - rect.left) * canvas.current.width) / rect.width
-    const y = ((event.clientY - rect.top) * canvas.current.height) / rect.height
-    for (const b of drawn.current.blocks) {
+  const tap = (/** @type {MouseEvent} */ event) => {
+    const shown = /** @type {HTMLCanvasElement} */ (canvas.current)
+    const rect = shown.getBoundingClientRect()
+    const x = ((event.clientX - rect.left) * shown.width) / rect.width
+    const y = ((event.clientY - rect.top) * shown.height) / rect.height
+    for (const b of /** @type {ReturnType<typeof draw>} */ (drawn.current).blocks) {
       const s = Math.floor((x - b.x) / size) + 1
       const r = Math.floor((y - b.y) / size) + 1
       if (r >= 1 && r <= b.section.rows && s >= 1 && s <= b.section.seatsPerRow) return choose(seatNumber(b.section, r, s))
     }
   }
 
-  const pick = (event) => {
+  const pick = (/** @type {Event} */ event) => {
     event.preventDefault()
     const section = map.sections[sectionIndex]
     const r = Number(row)
@@ -134,17 +158,17 @@ export function SeatCanvas({ t, lang, map, chosen, onChoose }) {
     <form class="picker" onSubmit=${pick}>
       <label>
         ${t.section}
-        <select value=${sectionIndex} onChange=${(e) => setSectionIndex(Number(e.currentTarget.value))}>
+        <select value=${sectionIndex} onChange=${(/** @type {FieldEvent} */ e) => setSectionIndex(Number(e.currentTarget.value))}>
           ${map.sections.map((s, i) => html`<option value=${i} key=${s.name}>${s.name}</option>`)}
         </select>
       </label>
       <label>
         ${t.row}
-        <input type="number" min="1" max=${section.rows} value=${row} onInput=${(e) => setRow(e.currentTarget.value)} />
+        <input type="number" min="1" max=${section.rows} value=${row} onInput=${(/** @type {FieldEvent} */ e) => setRow(e.currentTarget.value)} />
       </label>
       <label>
         ${t.seatInRow}
-        <input type="number" min="1" max=${section.seatsPerRow} value=${seat} onInput=${(e) => setSeat(e.currentTarget.value)} />
+        <input type="number" min="1" max=${section.seatsPerRow} value=${seat} onInput=${(/** @type {FieldEvent} */ e) => setSeat(e.currentTarget.value)} />
       </label>
       <button type="submit">${t.choose}</button>
       <button type="button" onClick=${() => choose(bestAvailable(map.sections, map.taken))}>${t.bestAvailable}</button>

@@ -2,7 +2,16 @@ import { html } from '../shared/html.js'
 import { formatWon } from '../shared/i18n.js'
 import { seatNumber } from './seat-map.js'
 
-/** A small venue: every seat a button named "Seat N", rows of them per section. */
+/**
+ * @import { Lang } from '../shared/i18n.js'
+ * @import { ShownMap } from './seat-map.js'
+ * @import { Strings } from './strings.js'
+ */
+
+/**
+ * A small venue: every seat a button named "Seat N", rows of them per section.
+ * @param {{ t: Strings, lang: Lang, map: ShownMap, chosen: number | undefined, onChoose: (seatNo: number) => void }} props
+ */
 export function SeatGrid({ t, lang, map, chosen, onChoose }) {
   return html`
     <div class="legend" aria-hidden="true">

@@ -3,7 +3,10 @@
 -- by its price (with its ledger entry) and the payment is written. Returns the outcome (PAID, or
 -- the refusal of reservation_confirm) with the price, the balance, and the reservation's
 -- schedule and concert; nothing changes unless PAID. The queue token p_queue_token_id of
--- p_queue_concert_id is owed its end in the same transaction (queue_owe_end).
+-- p_queue_concert_id is owed its end in the same transaction (queue_owe_end), and the payment
+-- writes its event (payment.succeeded) there too. Locks in the order defined in
+-- reservation/sql/hold_end.sql: the wallet (wallet_lock), then the seat and the reservation
+-- (reservation_confirm, through hold_end); queue_owe_end and the event only insert.
 create or replace function pay_reservation(
   p_payment_id text, p_user_id text, p_reservation_id text, p_now timestamptz, p_concert_id text,
   p_queue_token_id text, p_queue_concert_id text
@@ -23,5 +26,8 @@ begin
   insert into payments (id, user_id, reservation_id, amount, created_at)
     values (p_payment_id, p_user_id, p_reservation_id, c.price, p_now);
   perform queue_owe_end(p_queue_token_id, p_queue_concert_id, p_now);
+  perform events_emit('payment.succeeded', jsonb_build_object(
+    'paymentId', p_payment_id, 'reservationId', p_reservation_id, 'userId', p_user_id, 'amount', c.price,
+    'balance', bal, 'status', 'PAID'), p_now);
   return query select 'PAID', c.price, bal, c.schedule_id, c.concert_id;
 end $$

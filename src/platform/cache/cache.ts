@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js'
+import { Generations } from '../generations.js'
 import type { Metrics } from '../metrics.js'
+import { SingleFlight } from '../single-flight.js'
 
 /**
  * Look-aside caching of reads: `get` returns the cached value or loads it once for every
@@ -20,62 +22,65 @@ export const cacheName = (key: string) => {
 interface Entry {
   value: unknown
   expiresAt: number
-  version: number
 }
 
 /**
- * In-process cache with single flight. Each key has a version that `invalidate` bumps: a load
- * that started before an invalidation is neither stored nor shared with readers after it.
+ * In-process cache with single flight. `invalidate` drops a key's value and marks a load that
+ * started before it as out of date: that load is neither stored nor shared with readers after it.
  * When a load fails, the last value of the key is served past its TTL unless a write invalidated
  * it, so reads survive an outage of their source.
  */
 export class LocalCache implements Cache {
-  readonly #entries = new Map<string, Entry>()
-  readonly #flights = new Map<string, { promise: Promise<unknown>; version: number }>()
-  readonly #versions = new Map<string, number>()
+  readonly #entries: Generations<Entry>
+  readonly #loads: SingleFlight<unknown>
+
+  private readonly missLabel: string
 
   constructor(
     private readonly clock: Clock,
     private readonly metrics: Metrics,
-    /** The outcome label of a load: `load` here; the Redis cache's local layer reports its own. */
-    private readonly missLabel = 'load',
-    private readonly maxEntries = 50_000,
-  ) {}
+    {
+      missLabel = 'load',
+      maxEntries = 50_000,
+    }: {
+      /** The outcome label of a load: `load` here; the Redis cache's local layer reports its own. */
+      missLabel?: string
+      maxEntries?: number
+    } = {},
+  ) {
+    this.missLabel = missLabel
+    this.#entries = new Generations(Math.ceil(maxEntries / 2))
+    this.#loads = new SingleFlight(maxEntries)
+  }
 
   async get<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
-    const version = this.#versions.get(key) ?? 0
     const hit = this.#entries.get(key)
-    if (hit && hit.version === version && hit.expiresAt > this.clock.now()) {
+    if (hit && hit.expiresAt > this.clock.now()) {
       this.metrics.cacheRead(cacheName(key), 'local')
       return hit.value as T
     }
-    const flight = this.#flights.get(key)
-    if (flight && flight.version === version) return flight.promise as Promise<T>
-    if (this.missLabel === 'load') this.metrics.cacheRead(cacheName(key), 'load')
-    const promise = load().then(
-      (value) => {
-        if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key)
-        if ((this.#versions.get(key) ?? 0) === version) {
-          if (this.#entries.size >= this.maxEntries) this.#entries.clear()
-          this.#entries.set(key, { value, expiresAt: this.clock.now() + ttlMs, version })
-        }
-        return value
+    let servedStale = false
+    const loaded = this.#loads.run(
+      key,
+      (current) => {
+        if (this.missLabel === 'load') this.metrics.cacheRead(cacheName(key), 'load')
+        return load().catch((err: unknown) => {
+          // The source is down: an expired value that no write has invalidated is better than none.
+          if (!hit || !current()) throw err
+          servedStale = true
+          return hit.value
+        })
       },
-      (err: unknown) => {
-        if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key)
-        // The source is down: an expired value that no write has invalidated is better than none.
-        if (hit && hit.version === (this.#versions.get(key) ?? 0)) return hit.value as T
-        throw err
+      (value) => {
+        if (!servedStale) this.#entries.set(key, { value, expiresAt: this.clock.now() + ttlMs })
       },
     )
-    this.#flights.set(key, { promise, version })
-    return promise
+    return loaded as Promise<T>
   }
 
   async invalidate(...keys: string[]): Promise<void> {
     for (const key of keys) {
-      if (this.#versions.size >= this.maxEntries) this.#versions.clear()
-      this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1)
+      this.#loads.invalidate(key)
       this.#entries.delete(key)
     }
   }

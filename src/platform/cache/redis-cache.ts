@@ -23,13 +23,13 @@ export class RedisCache implements Cache {
   private readonly local: LocalCache
   private readonly scripts: LuaScripts<Script>
 
-  constructor(
-    redis: RedisClient,
-    clock: Clock,
-    private readonly metrics: Metrics,
-    private readonly prefix = 'sd:',
-  ) {
-    this.local = new LocalCache(clock, metrics, 'redis')
+  private readonly metrics: Metrics
+  private readonly prefix: string
+
+  constructor({ redis, clock, metrics, prefix = 'sd:' }: { redis: RedisClient; clock: Clock; metrics: Metrics; prefix?: string }) {
+    this.metrics = metrics
+    this.prefix = prefix
+    this.local = new LocalCache(clock, metrics, { missLabel: 'redis' })
     this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_cache')
   }
 

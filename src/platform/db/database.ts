@@ -4,15 +4,13 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, type LogEvent, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { isInMemory } from '../data-dir.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
 /** The database, seen by no component's tables: each component views it through its own. */
 export type Db = Kysely<any>
 /** A transaction (or the database) that one component passes to another's repository. */
 export type Tx = Kysely<any>
-
-/** A DATA_DIR of `memory://` keeps the embedded database in memory only. */
-export const isInMemory = (dataDir: string) => dataDir.startsWith('memory://')
 
 export interface DatabaseHandle {
   db: Db
@@ -56,6 +54,11 @@ export interface DatabaseOptions {
   timeoutMs?: number
   /** Told of every statement: how long it took and whether it failed. */
   observe?: (seconds: number, failed: boolean) => void
+  /**
+   * The embedded database in memory starts as a copy of this image (PGlite's `dumpDataDir`)
+   * instead of empty: tests start from one already migrated, which is several times faster.
+   */
+  embeddedImage?: Blob
 }
 
 /** Kysely's log hook, as a timing observer. */
@@ -92,7 +95,9 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     dataDir = join(options.dataDir, 'pgdata')
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   }
-  const pglite = new PGlite(dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+  // One options object: PGlite reads its second argument only when the first is a path.
+  const image = dataDir === undefined ? options.embeddedImage : undefined
+  const pglite = new PGlite({ dataDir, parsers: { [INT8_OID]: parseInt8 }, ...(image && { loadDataDir: image }) })
   const db = new Kysely<any>({ dialect: new PGliteDialect(pglite), log: logTo(options.observe) })
   return { db, kind: 'pglite', close: () => db.destroy() }
 }

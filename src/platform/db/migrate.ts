@@ -2,10 +2,20 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
 import { up as baseline } from './migrations/0001_baseline.js'
+import { up as events } from './migrations/0002_events.js'
+import { up as adaptiveAdmission } from './migrations/0003_adaptive_admission.js'
+import { up as eventCounter } from './migrations/0004_event_counter.js'
+import { up as refunds } from './migrations/0005_refunds.js'
+import { up as presaleCodes } from './migrations/0006_presale_codes.js'
 
 /** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
   '0001_baseline': { up: baseline },
+  '0002_events': { up: events },
+  '0003_adaptive_admission': { up: adaptiveAdmission },
+  '0004_event_counter': { up: eventCounter },
+  '0005_refunds': { up: refunds },
+  '0006_presale_codes': { up: presaleCodes },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js'
 import type { RedisClient } from '../redis/client.js'
 import { adminHook } from './admin.js'
 import { problems, security } from './schemas.js'
-import type { App } from './types.js'
+import type { App, Routes } from './types.js'
 
 /** Fails with `what` after `ms`, so a dependency that does not answer cannot hold a check. */
 function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -26,10 +26,10 @@ async function check(ms: number, what: string, work: () => Promise<unknown>) {
   }
 }
 
-export function healthRoutes(
-  app: App,
-  { db, redis, draining, timeoutMs }: { db: Db; redis: RedisClient | undefined; draining: () => boolean; timeoutMs: number },
-) {
+export const healthRoutes: Routes<{ db: Db; redis: RedisClient | undefined; draining: () => boolean; timeoutMs: number }> = (
+  app,
+  { db, redis, draining, timeoutMs },
+) => {
   app.get(
     '/health',
     {
@@ -70,7 +70,15 @@ export function healthRoutes(
   )
 }
 
-export function metricsRoute(app: App, { metrics, adminKey }: { metrics: Metrics; adminKey: string }) {
+/** Every answer is counted and timed by route, method and status, for `GET /metrics`. */
+export function installRequestMetrics(app: App, metrics: Metrics) {
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000)
+    done()
+  })
+}
+
+export const metricsRoutes: Routes<{ metrics: Metrics; adminKey: string }> = (app, { metrics, adminKey }) => {
   app.get(
     '/metrics',
     {

@@ -1,8 +1,9 @@
-import { STATUS_CODES } from 'node:http'
+import { maxHeaderSize, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type ErrorCode, errorCodes } from '../errors.js'
 import { RedisUnavailable } from '../redis/scripts.js'
+import { INSTANT_PATTERN, patternRules } from './schemas.js'
 
 /** A 503 tells the client when to try again. */
 const RETRY_AFTER_S = 5
@@ -21,9 +22,22 @@ function sendProblem(reply: FastifyReply, error: AppError) {
   return reply.status(error.status).type('application/problem+json').send(problemOf(error))
 }
 
-/** Refusals the router makes before a route runs (a URL that does not decode). */
-export function frameworkErrors(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
-  return sendProblem(reply, new AppError('MALFORMED_REQUEST', 'the URL is not valid: it does not decode as UTF-8'))
+/**
+ * The longest path segment the router matches: as long as the longest request line the server
+ * reads, so the router never refuses an id for its length before the route's credential checks;
+ * the route's schema bounds it (400 naming the parameter) after them.
+ */
+export const MAX_PATH_SEGMENT = maxHeaderSize
+
+/** Refusals the router makes before a route runs: a URL that does not decode, or a path segment it will not match. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const refusal =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('URI_TOO_LONG', `a path segment is longer than ${MAX_PATH_SEGMENT} characters`)
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError('MALFORMED_REQUEST', 'the URL is not valid: it does not decode as UTF-8')
+        : new AppError('MALFORMED_REQUEST', 'the request could not be routed')
+  return sendProblem(reply, refusal)
 }
 
 /**
@@ -48,6 +62,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   )
 }
 
+const TIMESTAMP = 'an RFC 3339 date-time with an offset within ±14:00, no leap second, and a year from 1970 to 9999 in UTC'
+
 /** Fastify's validation output as one problem that names the field. */
 function validationProblem(error: FastifyError): AppError {
   const first = error.validation![0]!
@@ -59,7 +75,10 @@ function validationProblem(error: FastifyError): AppError {
   let message = first.message ?? 'is invalid'
   if (params.additionalProperty) message = 'is not a known property'
   if (params.missingProperty) message = 'is required'
+  if (typeof params.pattern === 'string') message = patternRules[params.pattern] ?? message
   if (params.allowedValues) message += `: ${(params.allowedValues as unknown[]).join(', ')}`
+  // The timestamp's pattern and its format are one rule to the client.
+  if (params.format === 'date-time' || params.pattern === INSTANT_PATTERN) message = `must be ${TIMESTAMP}`
   return new AppError('VALIDATION_FAILED', `${error.validationContext ?? 'body'} field '${field}' ${message}`, { field })
 }
 

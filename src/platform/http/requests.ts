@@ -4,6 +4,8 @@ import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
+import { API_HEADERS } from './security-headers.js'
+import type { App } from './types.js'
 
 /** The longest offset from UTC a timestamp may carry (the world's zones span −12:00 to +14:00). */
 const MAX_OFFSET_MINUTES = 14 * 60
@@ -35,7 +37,7 @@ function isInstant(text: string): boolean {
  * JSON bodies are strict: no type coercion ("100" is not a number) and unknown properties are
  * refused. Query strings and path parameters are text, so there numbers are parsed.
  */
-export function validatorCompilers() {
+function validatorCompilers() {
   const body = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
   const text = new Ajv({ coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false, strict: false })
   for (const ajv of [body, text]) {
@@ -78,7 +80,7 @@ function assertText(value: unknown, part: 'body' | 'path' | 'query', path = '') 
 }
 
 /** The JSON body parser: JSON.parse, then every string and key checked (see badTextAt). */
-export function parseJsonBody(_request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) {
+function parseJsonBody(_request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) {
   if (text.length === 0) return done(new AppError('MALFORMED_REQUEST', 'the body is empty but content-type is application/json'))
   let body: unknown
   try {
@@ -95,7 +97,7 @@ export function parseJsonBody(_request: FastifyRequest, text: string, done: (err
 }
 
 /** preValidation hook: path parameters and query strings hold no NUL and no lone surrogate. */
-export function checkPathAndQuery(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
+function checkPathAndQuery(request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
   try {
     assertText(request.params, 'path')
     assertText(request.query, 'query')
@@ -113,4 +115,21 @@ const VISIBLE = /^[\x21-\x7E]+$/
 export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers['x-request-id']
   return typeof given === 'string' && given.length <= MAX_REQUEST_ID && VISIBLE.test(given) ? given : randomUUID()
+}
+
+/**
+ * How every API request is read: strict JSON bodies, checked paths and queries, the API's
+ * security headers and `X-Request-Id` on every answer. `fields` are the request properties hooks
+ * set later, declared up front so every request object keeps one shape on the hot paths.
+ */
+export function installRequestHandling(app: App, fields: Record<string, unknown>) {
+  app.setValidatorCompiler(validatorCompilers())
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
+  app.addHook('preValidation', checkPathAndQuery)
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(API_HEADERS).header('x-request-id', request.id)
+    done()
+  })
+  for (const [name, initial] of Object.entries(fields)) app.decorateRequest(name, initial)
 }

@@ -8,3 +8,9 @@ export type App = FastifyInstance<
   FastifyBaseLogger,
   TypeBoxTypeProvider
 >
+
+/**
+ * The one shape of a route module: it adds its routes to the app, given a small object of the
+ * parts it uses. The composition root registers every module this way.
+ */
+export type Routes<Deps> = (app: App, deps: Deps) => void | Promise<void>

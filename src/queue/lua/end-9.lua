@@ -20,21 +20,24 @@
     ARGV[8] staleBefore
   Returns 1 if the entry was live, else 0
 ]]
-local activeKey, maxUntilKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local entriesKey, usersKey, endedKey, reasonsKey, admittedKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+-- The concert's keys by name, for the includes, which take them as their first argument.
+local line = {
+  active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
+  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9],
+}
 -- @include "state"
 -- @include "forget"
 -- @include "admit"
 
 local token, now, staleBefore = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[8])
-local state, lapsed = stateOf(token, now, staleBefore)
+local state, lapsed = stateOf(line, token, now, staleBefore)
 if lapsed then
-  forget(token, state[2], now)
+  forget(line, token, state[2], now)
   return 0
 end
 if state[1] == 'X' then return 0 end
-forget(token, ARGV[3], now)
+forget(line, token, ARGV[3], now)
 if ARGV[4] == '1' then
-  admit(now, -1, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), staleBefore)
+  admit(line, now, -1, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), staleBefore)
 end
 return 1

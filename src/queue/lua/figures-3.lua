@@ -5,12 +5,13 @@
     KEYS[3] admitted  ZSET "token|waitMs" -> admitted at (ms)
     ARGV[1] now (ms)
     ARGV[2] staleBefore
+    ARGV[3] since (ms): the last minute's admissions are those after it
   Returns {waiting, active, admittedLastMinute, p50WaitMs (-1: none)}
 ]]
 local now = tonumber(ARGV[1])
 local waiting = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[2], '+inf')
 local active = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[1], '+inf')
-local recent = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. (now - 60000), now)
+local recent = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[3], now)
 local waits = {}
 for i = 1, #recent do
   -- A wait recorded by an older version may be negative: it counts as none.

@@ -8,11 +8,14 @@
     ARGV: 2 per token: tokenId, now (ms)
   Returns per token {'W', position} | {'A', activeUntil} | {'X', reason}
 ]]
-local activeKey, maxUntilKey, waitingKey, seenKey, reasonsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- The concert's keys by name, for the includes, which take them as their first argument.
+local line = {
+  active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], reasons = KEYS[5],
+}
 -- @include "state"
 
 local out = {}
 for i = 1, #ARGV, 2 do
-  out[#out + 1] = stateOf(ARGV[i], tonumber(ARGV[i + 1]), false)
+  out[#out + 1] = stateOf(line, ARGV[i], tonumber(ARGV[i + 1]), false)
 end
 return out

@@ -5,18 +5,21 @@
     ARGV: 4 per call: tokenId, now (ms), activeIdleMs, staleBefore
   Returns per call {'A', activeUntil} | {'W', position} | {'X', reason}
 ]]
-local activeKey, maxUntilKey, waitingKey, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local entriesKey, usersKey, endedKey, reasonsKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- The concert's keys by name, for the includes, which take them as their first argument.
+local line = {
+  active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
+  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8],
+}
 -- @include "state"
 -- @include "forget"
 
 local function touch(token, now, idleMs, staleBefore)
-  local state, lapsed = stateOf(token, now, staleBefore)
-  if lapsed then forget(token, state[2], now) end
+  local state, lapsed = stateOf(line, token, now, staleBefore)
+  if lapsed then forget(line, token, state[2], now) end
   if state[1] == 'A' then
-    local slid = math.min(now + idleMs, tonumber(redis.call('HGET', maxUntilKey, token)))
+    local slid = math.min(now + idleMs, tonumber(redis.call('HGET', line.maxUntil, token)))
     if slid > state[2] then
-      redis.call('ZADD', activeKey, 'XX', slid, token)
+      redis.call('ZADD', line.active, 'XX', slid, token)
       state[2] = slid
     end
   end

@@ -1,9 +1,10 @@
 -- Confirms a paid hold: the reservation is the user's and live, of p_concert_id when given, its
 -- date has not started, and its price is within p_budget; then its seat is sold and it is
 -- CONFIRMED. Returns the outcome (CONFIRMED, NOT_FOUND, WRONG_CONCERT, ALREADY_PAID,
--- HOLD_RELEASED, HOLD_EXPIRED, SCHEDULE_CLOSED, or INSUFFICIENT_BALANCE when the price is over the budget) with the price, schedule and concert;
--- nothing changes unless CONFIRMED. The caller holds the user's wallet lock, so locks are always
--- taken wallet, then seat, then reservation.
+-- HOLD_RELEASED, HOLD_EXPIRED, SCHEDULE_CLOSED, SCHEDULE_CANCELLED (catalog/sql/schedule_open.sql),
+-- or INSUFFICIENT_BALANCE when the price is over the budget) with the price, schedule and concert;
+-- nothing changes unless CONFIRMED. The caller holds the user's wallet lock; the seat and the
+-- reservation are then locked by hold_end, in the order defined in hold_end.sql.
 create or replace function reservation_confirm(
   p_reservation_id text, p_user_id text, p_now timestamptz, p_concert_id text, p_budget bigint
 ) returns table (outcome text, price bigint, schedule_id text, concert_id text)
@@ -25,17 +26,16 @@ begin
   if r.schedule_starts_at <= p_now then
     return query select 'SCHEDULE_CLOSED', r.price, r.schedule_id, r.concert_id; return;
   end if;
+  if not schedule_open(r.schedule_id) then
+    return query select 'SCHEDULE_CANCELLED', r.price, r.schedule_id, r.concert_id; return;
+  end if;
   if r.price > p_budget then return query select 'INSUFFICIENT_BALANCE', r.price, r.schedule_id, r.concert_id; return; end if;
-  update seats set status = 'SOLD', held_until = null
-    where seats.schedule_id = r.schedule_id and seat_no = r.seat_no and reservation_id = r.id
-      and status = 'HELD' and held_until > p_now;
-  if not found then
+  if not hold_end(r.id, r.schedule_id, r.seat_no, p_now, 'CONFIRMED') then
     -- Released or taken over since it was read: say which.
     select * into r from reservations where id = p_reservation_id;
     return query select case when r.status = 'RELEASED' then 'HOLD_RELEASED' else 'HOLD_EXPIRED' end, r.price,
       r.schedule_id, r.concert_id;
     return;
   end if;
-  update reservations set status = 'CONFIRMED', updated_at = p_now where id = r.id;
   return query select 'CONFIRMED', r.price, r.schedule_id, r.concert_id;
 end $$

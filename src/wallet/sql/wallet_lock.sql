@@ -1,6 +1,7 @@
 -- Locks a user's wallet until the transaction ends and returns its balance; a user's first use
 -- opens the wallet at zero. Every change of a balance by another component's function starts
--- here, so a user's payments are serialised and locks are always taken wallet first.
+-- here, so a user's payments are serialised and the wallet is the first lock, as the lock order
+-- defined in reservation/sql/hold_end.sql says.
 create or replace function wallet_lock(p_user_id text) returns bigint
 language sql as $$
   insert into wallets (user_id, balance) values (p_user_id, 0) on conflict (user_id) do nothing;

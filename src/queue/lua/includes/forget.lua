@@ -1,17 +1,17 @@
--- Ends a token: removes its place or slot and remembers why it ended. Needs the script's locals
--- entriesKey, usersKey, waitingKey, seenKey, activeKey, maxUntilKey, endedKey, reasonsKey.
-local function forget(token, reason, now)
-  local entry = redis.call('HGET', entriesKey, token)
+-- Ends a token: removes its place or slot and remembers why it ended. `line` holds the concert's
+-- keys by name; this writes entries, users, waiting, seen, active, maxUntil, ended, reasons.
+local function forget(line, token, reason, now)
+  local entry = redis.call('HGET', line.entries, token)
   if not entry then return end
   local user = string.match(entry, '^([^|]*)|')
-  if redis.call('HGET', usersKey, user) == token then
-    redis.call('HDEL', usersKey, user)
+  if redis.call('HGET', line.users, user) == token then
+    redis.call('HDEL', line.users, user)
   end
-  redis.call('HDEL', entriesKey, token)
-  redis.call('ZREM', waitingKey, token)
-  redis.call('ZREM', seenKey, token)
-  redis.call('ZREM', activeKey, token)
-  redis.call('HDEL', maxUntilKey, token)
-  redis.call('ZADD', endedKey, now, token)
-  redis.call('HSET', reasonsKey, token, reason)
+  redis.call('HDEL', line.entries, token)
+  redis.call('ZREM', line.waiting, token)
+  redis.call('ZREM', line.seen, token)
+  redis.call('ZREM', line.active, token)
+  redis.call('HDEL', line.maxUntil, token)
+  redis.call('ZADD', line.ended, now, token)
+  redis.call('HSET', line.reasons, token, reason)
 end
