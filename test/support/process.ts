@@ -27,7 +27,7 @@ export interface ServerProcess {
  */
 export async function startServer(
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  timeoutMs = 45_000,
   nodeArgs: string[] = [],
   { terminal = false } = {},
 ): Promise<ServerProcess> {
