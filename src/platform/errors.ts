@@ -65,6 +65,8 @@ export class AppError extends Error {
     readonly detail: string,
     /** Extra members of the problem document, e.g. `position` or `field`. */
     readonly extra: Record<string, unknown> = {},
+    /** Headers the answer carries besides the document, e.g. a 429's `Retry-After`. */
+    readonly headers: Record<string, number | string> = {},
   ) {
     super(detail)
     this.name = 'AppError'
@@ -75,5 +77,19 @@ export class AppError extends Error {
 export const badRequest = (field: string, detail: string) => new AppError('VALIDATION_FAILED', `${field}: ${detail}`, { field })
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`)
+
+/**
+ * A limit's refusal: the problem document says when to try again, and so do the headers
+ * `@fastify/rate-limit` sends with a 429 (the limit, none remaining, seconds until it resets).
+ */
+export function rateLimited(limit: number, retryAfterMs: number): AppError {
+  const seconds = Math.ceil(retryAfterMs / 1000)
+  return new AppError(
+    'RATE_LIMITED',
+    `too many requests; retry in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`,
+    { retryAfterSeconds: seconds },
+    { 'x-ratelimit-limit': limit, 'x-ratelimit-remaining': 0, 'x-ratelimit-reset': seconds, 'retry-after': seconds },
+  )
+}
 
 export const unauthenticated = (detail = 'a valid Bearer access token is required') => new AppError('UNAUTHENTICATED', detail)

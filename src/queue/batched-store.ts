@@ -1,4 +1,5 @@
 import { Coalescer } from '../platform/coalescer.js'
+import { rateLimited } from '../platform/errors.js'
 import type { HealthCounts } from './booking-health.js'
 import { type Deadlines, deadlines } from './deadlines.js'
 import type { QueueSettings } from './settings.js'
@@ -7,6 +8,7 @@ import type {
   AdaptiveWindow,
   EndReason,
   EntryState,
+  JoinLimit,
   JoinResult,
   QueueFigures,
   QueueStore,
@@ -42,13 +44,19 @@ export interface RawJoin {
   state: RawState
 }
 
-/** One join or rejoin (`mayCreate` false: no entry is made) of a batch. */
+/** A join its address's limit refused: how long until the address's window ends. */
+export interface RawRefusal {
+  retryAfterMs: number
+}
+
+/** One join or rejoin (`mayCreate` false: no entry is made) of a batch; with a limit, it counts first. */
 export interface JoinCall {
   userId: string
   tokenId: string
   orderKey: number
   mayCreate: boolean
   at: Deadlines
+  limit: JoinLimit | undefined
 }
 
 /** One status poll of a batch, with what its token says of its entry. */
@@ -77,7 +85,7 @@ export interface PeekCall {
  * it runs a batch, and does the rest of `QueueStore` itself.
  */
 export abstract class BatchedQueueStore implements QueueStore {
-  readonly #joins: Coalescer<JoinCall, RawJoin | undefined>
+  readonly #joins: Coalescer<JoinCall, RawJoin | RawRefusal | undefined>
   readonly #polls: Coalescer<StatusCall, RawState>
   readonly #touches: Coalescer<TouchCall, RawState>
   readonly #peeks: Coalescer<PeekCall, RawState>
@@ -90,19 +98,28 @@ export abstract class BatchedQueueStore implements QueueStore {
     this.#peeks = new Coalescer((concertId, calls) => this.peekMany(concertId, calls), options)
   }
 
-  /** Joins of one concert, in order; each answers with its entry, or none (a rejoin without one). */
-  protected abstract joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | undefined)[]>
+  /** Joins of one concert, in order; each answers with its entry, none (a rejoin without one), or its limit's refusal. */
+  protected abstract joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | RawRefusal | undefined)[]>
   protected abstract statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]>
   /** The gate's calls of one concert; they share the concert's settings (`at.activeIdleMs`). */
   protected abstract touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]>
   protected abstract peekMany(concertId: string, calls: PeekCall[]): Promise<RawState[]>
 
-  async join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, s: QueueSettings): Promise<JoinResult> {
-    return toJoin(await this.#joins.run(concertId, { userId, tokenId, orderKey, mayCreate: true, at: deadlines(now, s) }))!
+  async join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    orderKey: number,
+    now: number,
+    s: QueueSettings,
+    limit?: JoinLimit,
+  ): Promise<JoinResult> {
+    return toJoin(await this.#joins.run(concertId, { userId, tokenId, orderKey, mayCreate: true, at: deadlines(now, s), limit }), limit)!
   }
 
-  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings): Promise<JoinResult | undefined> {
-    return toJoin(await this.#joins.run(concertId, { userId, tokenId: '', orderKey: 0, mayCreate: false, at: deadlines(now, s) }))
+  async rejoin(concertId: string, userId: string, now: number, s: QueueSettings, limit?: JoinLimit): Promise<JoinResult | undefined> {
+    const call = { userId, tokenId: '', orderKey: 0, mayCreate: false, at: deadlines(now, s), limit }
+    return toJoin(await this.#joins.run(concertId, call), limit)
   }
 
   async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
@@ -128,4 +145,7 @@ export abstract class BatchedQueueStore implements QueueStore {
   abstract lastDecision(concertId: string): Promise<AdaptiveRecord | null>
 }
 
-const toJoin = (raw: RawJoin | undefined): JoinResult | undefined => raw && { ...raw, state: toState(raw.state) }
+function toJoin(raw: RawJoin | RawRefusal | undefined, limit: JoinLimit | undefined): JoinResult | undefined {
+  if (raw && 'retryAfterMs' in raw) throw rateLimited(limit!.perWindow, raw.retryAfterMs)
+  return raw && { ...raw, state: toState(raw.state) }
+}

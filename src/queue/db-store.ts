@@ -7,6 +7,7 @@ import {
   type JoinCall,
   type PeekCall,
   type RawJoin,
+  type RawRefusal,
   type RawState,
   type StatusCall,
   type TouchCall,
@@ -58,6 +59,14 @@ interface QueueTicksTable {
   last_tick_at: number
 }
 
+/** Each client address's joins to a concert in its window (sql/queue_join_limit.sql). */
+interface QueueJoinLimitsTable {
+  concert_id: string
+  address: string
+  joins: number
+  window_ends_at: Date
+}
+
 interface QueueAdaptiveTable {
   concert_id: string
   /** The last window the adaptive controller took (sql/queue_adaptive_take.sql). */
@@ -69,6 +78,7 @@ export interface QueueTables {
   queue_entries: QueueEntriesTable
   queue_ticks: QueueTicksTable
   queue_adaptive: QueueAdaptiveTable
+  queue_join_limits: QueueJoinLimitsTable
 }
 
 /** An entry as the functions in sql/ return it; no row (or a null status) means no such entry. */
@@ -131,7 +141,8 @@ class LineCopy {
   }
 }
 
-type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean }
+/** A join's row; no token_id and a retry_after_ms: its address's limit refused it. */
+type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean; retry_after_ms: number | null }
 
 /** A row of the functions in sql/ as the shared plumbing takes it; no row is no such entry. */
 const rawState = (row: StateRow | undefined): RawState => {
@@ -145,9 +156,11 @@ const rawState = (row: StateRow | undefined): RawState => {
   }
 }
 
-const rawJoin = (row: JoinRow): RawJoin | undefined =>
+const rawJoin = (row: JoinRow): RawJoin | RawRefusal | undefined =>
   row.token_id === null
-    ? undefined
+    ? row.retry_after_ms === null
+      ? undefined
+      : { retryAfterMs: row.retry_after_ms }
     : {
         tokenId: row.token_id,
         joinedAt: row.joined_at.getTime(),
@@ -173,14 +186,16 @@ export class DbQueueStore extends BatchedQueueStore {
     super({ maxInFlight: BATCHES_IN_FLIGHT })
   }
 
-  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | undefined)[]> {
+  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | RawRefusal | undefined)[]> {
     // New entries sort after the copy of the line, unless they join the shuffled pre-queue.
     const line = this.#lines.get(concertId)
     if (line && calls.some((c) => c.mayCreate && line.covers(c.orderKey))) this.lineChanged(concertId)
     const { rows } = await sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
         ${calls.map((c) => c.orderKey)}::bigint[], ${dates(calls.map((c) => c.at.now))}::timestamptz[],
-        ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[])`.execute(this.db)
+        ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[],
+        ${calls.map((c) => c.limit?.address ?? null)}::text[], ${calls.map((c) => c.limit?.perWindow ?? null)}::integer[],
+        ${calls.map((c) => c.limit?.windowMs ?? null)}::integer[])`.execute(this.db)
     return rows.map(rawJoin)
   }
 

@@ -7,6 +7,7 @@ import {
   type JoinCall,
   type PeekCall,
   type RawJoin,
+  type RawRefusal,
   type RawState,
   type StatusCall,
   type TouchCall,
@@ -48,12 +49,14 @@ const KEY_NAMES = [
   'reasons',
   'generation',
   'adaptive',
+  'joins',
+  'joinwindows',
 ] as const
 type KeyName = (typeof KEY_NAMES)[number]
 
 /** The keys each script takes, in its order (each script's header says what they hold). */
 const SCRIPT_KEYS: Record<ConcertScript, KeyName[]> = {
-  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons', 'admitted', 'generation'],
+  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons', 'admitted', 'generation', 'joins', 'joinwindows'],
   status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'generation'],
   touch: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
   peek: ['active', 'maxuntil', 'waiting', 'seen', 'reasons'],
@@ -63,6 +66,14 @@ const SCRIPT_KEYS: Record<ConcertScript, KeyName[]> = {
   figures: ['seen', 'active', 'admitted'],
   'adaptive-save': ['adaptive'],
   adaptive: ['adaptive'],
+}
+
+/** One join's answer from the join script (its header says what each shape means). */
+function toJoinAnswer(result: unknown): RawJoin | RawRefusal | undefined {
+  const [first, second] = result as [string, string?]
+  if (first === '') return second === undefined ? undefined : { retryAfterMs: Number(second) }
+  const [tokenId, joinedAt, orderKey, created, ...state] = result as [string, string, string, number, ...RawState]
+  return { tokenId, joinedAt: Number(joinedAt), orderKey: Number(orderKey), created: created === 1, state }
 }
 
 /** Concerts per run of the list script. */
@@ -101,16 +112,25 @@ export class RedisQueueStore extends BatchedQueueStore {
     this.scripts = new LuaScripts(redis, new URL('./lua/', import.meta.url), 'stagedoor_queue')
   }
 
-  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | undefined)[]> {
-    const records = calls.map((c) => [c.userId, c.tokenId, c.at.now, c.orderKey, c.at.staleBefore, c.mayCreate ? 1 : 0])
+  protected async joinMany(concertId: string, calls: JoinCall[]): Promise<(RawJoin | RawRefusal | undefined)[]> {
+    const records = calls.map((c) => [
+      c.userId,
+      c.tokenId,
+      c.at.now,
+      c.orderKey,
+      c.at.staleBefore,
+      c.mayCreate ? 1 : 0,
+      c.limit?.address ?? '',
+      c.limit?.perWindow ?? 0,
+      c.limit?.windowMs ?? 0,
+    ])
     const results = (await this.run('join', concertId, records.flat())) as unknown[]
-    // Listed before any of the batch's joins is answered; a join again lists it again.
-    await this.list([[results.pop() as number, concertId]])
-    return results.map((result) => {
-      const [tokenId, joinedAt, orderKey, created, ...state] = result as [string, string, string, number, ...RawState]
-      if (tokenId === '') return undefined
-      return { tokenId, joinedAt: Number(joinedAt), orderKey: Number(orderKey), created: created === 1, state }
-    })
+    const generation = results.pop() as number
+    const answers = results.map(toJoinAnswer)
+    // Listed before any of the batch's joins is answered (a join again lists it again), unless
+    // every one was refused, which changes nothing.
+    if (!answers.every((a) => a !== undefined && 'retryAfterMs' in a)) await this.list([[generation, concertId]])
+    return answers
   }
 
   protected async statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]> {

@@ -1,7 +1,8 @@
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { adminHook } from '../platform/http/admin.js'
 import { uncompressed } from '../platform/http/compression.js'
-import { perMinute } from '../platform/http/rate-limits.js'
+import { clientAddress, RATE_WINDOW_MS } from '../platform/http/rate-limits.js'
 import { Id, problems, security } from '../platform/http/schemas.js'
 import type { Routes } from '../platform/http/types.js'
 import type { AccessTokens } from '../users/access-tokens.js'
@@ -9,12 +10,16 @@ import { userHook } from '../users/hooks.js'
 import { ChallengeSchema, JoinBody, QueueReportSchema, QueueStatusSchema } from './schemas.js'
 import type { QueueService } from './service.js'
 import { QueueSettingsPatchSchema, QueueSettingsSchema } from './settings.js'
+import type { JoinLimit } from './store.js'
 
 export const queueRoutes: Routes<{ queue: QueueService; accessTokens: AccessTokens; adminKey: string; joinPerMin: number }> = (
   app,
   { queue, accessTokens, adminKey, joinPerMin },
 ) => {
   const admin = { onRequest: adminHook(adminKey) }
+  // Joins count against their address's limit in the join itself: one round trip to the store.
+  const joinLimit = (request: FastifyRequest): JoinLimit | undefined =>
+    joinPerMin > 0 ? { address: clientAddress(request), perWindow: joinPerMin, windowMs: RATE_WINDOW_MS } : undefined
 
   app.post(
     '/v1/concerts/:concertId/queue',
@@ -26,12 +31,11 @@ export const queueRoutes: Routes<{ queue: QueueService; accessTokens: AccessToke
         request.body ??= {}
         done()
       },
-      ...perMinute(joinPerMin),
       schema: {
         tags: ['queue'],
         summary: 'Join the queue of a concert',
         description:
-          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200. A concert whose joinChallenge is pow needs `altcha`, the payload of a solved challenge, for a new entry. On a concert with presaleOpensAt, until saleOpensAt a new entry needs `code`, a presale code (403 PRESALE_CODE_REQUIRED, PRESALE_CODE_INVALID, PRESALE_CODE_USED); a refused code counts against the join limit per address like any join.',
+          'Idempotent per user and concert: joining again (another tab, a retry) returns the same token and place with 200. A concert whose joinChallenge is pow needs `altcha`, the payload of a solved challenge, for a new entry. On a concert with presaleOpensAt, until saleOpensAt a new entry needs `code`, a presale code (403 PRESALE_CODE_REQUIRED, PRESALE_CODE_INVALID, PRESALE_CODE_USED); a refused code counts against the join limit like any join. Joins of one client address to one concert are limited (RATE_JOIN_PER_MIN a minute): 429 RATE_LIMITED with Retry-After.',
         security: security.user,
         params: Type.Object({ concertId: Id }),
         'x-optional-body': true,
@@ -40,7 +44,7 @@ export const queueRoutes: Routes<{ queue: QueueService; accessTokens: AccessToke
       },
     },
     async (request, reply) => {
-      const { created, status } = await queue.join(request.userId, request.params.concertId, request.body)
+      const { created, status } = await queue.join(request.userId, request.params.concertId, request.body, joinLimit(request))
       return reply.status(created ? 201 : 200).send(status)
     },
   )

@@ -15,7 +15,7 @@ import type { JoinChallenges } from './challenges.js'
 import { RECENT_WINDOW_MS, waitingIdleMs } from './deadlines.js'
 import type { OwedEnds } from './owed-ends.js'
 import type { QueueSettings, QueueSettingsPatch, QueueSettingsService } from './settings.js'
-import type { AdaptiveRecord, AdaptiveWindow, EntryState, QueueFigures, QueueStore } from './store.js'
+import type { AdaptiveRecord, AdaptiveWindow, EntryState, JoinLimit, QueueFigures, QueueStore } from './store.js'
 import type { QueueClaims, QueueTokens } from './tokens.js'
 
 export interface QueueStatus {
@@ -191,9 +191,16 @@ export class QueueService {
    * Joins the concert's line, or gives back the fan's live entry. Refused before the line opens
    * and once every seat is sold. A new entry needs a solved challenge on a concert that asks for a
    * proof of work, and a presale code until the sale opens on a concert with a presale; a fan
-   * already in line comes back without either.
+   * already in line comes back without either. With a `limit`, the join counts against its
+   * address's in its first call to the store, before any proof is looked at (so a wrong one counts
+   * too), and one too many is refused with 429 RATE_LIMITED.
    */
-  async join(userId: string, concertId: string, { altcha, code }: JoinProofs = {}): Promise<{ created: boolean; status: QueueStatus }> {
+  async join(
+    userId: string,
+    concertId: string,
+    { altcha, code }: JoinProofs = {},
+    limit?: JoinLimit,
+  ): Promise<{ created: boolean; status: QueueStatus }> {
     const concert = await this.concert(concertId)
     const now = this.clock.now()
     if (concert.queueOpensAt && now < concert.queueOpensAt.getTime()) {
@@ -206,11 +213,14 @@ export class QueueService {
     const settings = await this.settings.of(concertId)
     const pow = concert.joinChallenge === 'pow'
     const presale = needsPresaleCode(concert, now)
-    let joined = pow || presale ? await this.store.rejoin(concertId, userId, now, settings) : undefined
+    const proofs = pow || presale
+    // A join counts once, in its first call to the store: the rejoin's, when there are proofs to check.
+    let joined = proofs ? await this.store.rejoin(concertId, userId, now, settings, limit) : undefined
     if (!joined) {
       if (pow) await this.checkChallenge(concertId, altcha)
       if (presale) await this.checkPresaleCode(concert, userId, code)
-      joined = await this.store.join(concertId, userId, newId('qt', now), this.orderKey(concert, now), now, settings)
+      const key = this.orderKey(concert, now)
+      joined = await this.store.join(concertId, userId, newId('qt', now), key, now, settings, proofs ? undefined : limit)
     }
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
     const perSecond = await this.admissionRate(concertId, now, settings)

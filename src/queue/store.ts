@@ -18,6 +18,18 @@ export interface JoinResult {
   state: EntryState
 }
 
+/**
+ * A join's limit per client address: at most `perWindow` joins of one address to one concert in a
+ * window that starts at the address's first join and lasts `windowMs` (a minute, as every limit of
+ * platform/http/rate-limits.ts), counted by the store, so every process shares the count.
+ */
+export interface JoinLimit {
+  /** platform/http/rate-limits.ts `clientAddress`. */
+  address: string
+  perWindow: number
+  windowMs: number
+}
+
 /** What a queue token says of its entry: enough to put it back in line. */
 export interface TokenEntry {
   userId: string
@@ -80,11 +92,22 @@ export interface QueueStore {
   /**
    * Joins the line, or returns the user's live entry (idempotent per user and concert). A new
    * entry sorts by `orderKey`: a random negative one in the pre-queue, else by arrival time.
+   * With a `limit`, the join first counts against its address's window, in the same step; one
+   * too many is refused (AppError RATE_LIMITED, with the time until the window ends) and changes
+   * nothing but the count.
    */
-  join(concertId: string, userId: string, tokenId: string, orderKey: number, now: number, settings: QueueSettings): Promise<JoinResult>
+  join(
+    concertId: string,
+    userId: string,
+    tokenId: string,
+    orderKey: number,
+    now: number,
+    settings: QueueSettings,
+    limit?: JoinLimit,
+  ): Promise<JoinResult>
 
-  /** The user's live entry, as a join would give it back; none is made. */
-  rejoin(concertId: string, userId: string, now: number, settings: QueueSettings): Promise<JoinResult | undefined>
+  /** The user's live entry, as a join would give it back; none is made. A `limit` counts as a join's does. */
+  rejoin(concertId: string, userId: string, now: number, settings: QueueSettings, limit?: JoinLimit): Promise<JoinResult | undefined>
 
   /**
    * A status poll: where the token stands; a waiting entry is marked as seen. A token of which

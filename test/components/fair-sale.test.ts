@@ -22,8 +22,9 @@ import {
   startTestApp,
   startTestApps,
   type TestApp,
+  type User,
 } from '../support/app.js'
-import { databaseTargets, pgliteTarget, postgresRedisTarget, storesOf } from '../support/stores.js'
+import { databaseTargets, deploymentTargets, pgliteTarget, postgresRedisTarget, postgresTarget, storesOf } from '../support/stores.js'
 
 const patchConcert = (t: TestApp, concertId: string, payload: Record<string, unknown>) =>
   t.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}`, headers: admin, payload })
@@ -79,26 +80,129 @@ describe('a sign-up limit per client address', () => {
   })
 })
 
-describe('a join limit per client address', () => {
+/** A join over a real socket: its status, its problem document, and the headers a refusal carries. */
+async function joinOver(base: string, concertId: string, fan: User, headers: Record<string, string> = {}) {
+  const r = await fetch(`${base}/v1/concerts/${concertId}/queue`, { method: 'POST', headers: { ...fan.auth, ...headers } })
+  const limitHeaders = ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
+  return {
+    status: r.status,
+    body: (await r.json()) as { code?: string; retryAfterSeconds?: number; token?: string },
+    headers: Object.fromEntries(limitHeaders.filter((h) => r.headers.has(h)).map((h) => [h, r.headers.get(h)])),
+  }
+}
+
+/** What a join refused by a limit of `limit` a minute answers, `seconds` before its window ends (of its problem document, these members). */
+const refusedFor = (limit: number, seconds: number) => ({
+  status: 429,
+  body: { code: 'RATE_LIMITED', retryAfterSeconds: seconds },
+  headers: {
+    'retry-after': String(seconds),
+    'x-ratelimit-limit': String(limit),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(seconds),
+  },
+})
+
+describe.each(deploymentTargets)('a join limit per client address on $name', (target) => {
   let t: TestApp
   let base: string
   beforeAll(async () => {
-    t = await startTestApp(pgliteTarget, { RATE_JOIN_PER_MIN: '5' })
+    t = await startTestApp(target, { RATE_JOIN_PER_MIN: '5' })
     base = await listen(t.app)
   })
   afterAll(() => t.app.close())
 
+  const fans = (n: number) => Promise.all(Array.from({ length: n }, () => createUser(t)))
+
   it('when one address joins too often, then joins are refused while status polls never are', async () => {
     const { concertId } = await createConcert(t)
-    const fans = await Promise.all(Array.from({ length: 6 }, () => createUser(t)))
     const joins: { status: number; body: any }[] = []
-    for (const f of fans) joins.push(await http(base, 'POST', `/v1/concerts/${concertId}/queue`, { headers: f.auth }))
+    for (const f of await fans(6)) joins.push(await http(base, 'POST', `/v1/concerts/${concertId}/queue`, { headers: f.auth }))
     expect(joins.slice(0, 5).map((j) => j.status)).toEqual([201, 201, 201, 201, 201])
     expect(joins[5]).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } })
     const polls = await Promise.all(
       Array.from({ length: 100 }, () => http(base, 'GET', '/v1/queue/status', { headers: { 'queue-token': joins[0]!.body.token } })),
     )
     expect(polls.every((p) => p.status === 200)).toBe(true)
+  })
+
+  it('when one address joins eight times, each with a forged X-Forwarded-For, then five join and three get 429 with Retry-After and the RateLimit headers', async () => {
+    const { concertId } = await createConcert(t)
+    const answers = []
+    for (const [i, fan] of (await fans(8)).entries())
+      answers.push(await joinOver(base, concertId, fan, { 'x-forwarded-for': `203.0.113.${i}` }))
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201, 429, 429, 429])
+    // The answers that join say nothing of the limit.
+    expect(answers[0]!.headers).toEqual({})
+    for (const refused of answers.slice(5)) expect(refused).toMatchObject(refusedFor(5, 60))
+    expect(json(await t.app.inject({ url: `/v1/admin/concerts/${concertId}/queue`, headers: admin })).waiting).toBe(5)
+  })
+
+  it('when the window that started at the first join ends, then the address joins again; a second before, it still waits', async () => {
+    const { concertId } = await createConcert(t)
+    const [a, b, c, d, e, f] = await fans(6)
+    for (const fan of [a, b, c, d, e]) expect((await joinOver(base, concertId, fan!)).status).toBe(201)
+    t.clock.advanceSeconds(30)
+    expect(await joinOver(base, concertId, f!)).toMatchObject(refusedFor(5, 30))
+    t.clock.advance(29_001)
+    expect(await joinOver(base, concertId, f!)).toMatchObject(refusedFor(5, 1))
+    t.clock.advance(999)
+    expect((await joinOver(base, concertId, f!)).status).toBe(201)
+  })
+
+  it('when a fan in line joins again, then it counts like any join and gives back the same place', async () => {
+    const { concertId } = await createConcert(t)
+    const [fan, other] = await fans(2)
+    const answers = []
+    for (let i = 0; i < 5; i++) answers.push(await joinOver(base, concertId, fan!))
+    expect(answers.map((a) => a.status)).toEqual([201, 200, 200, 200, 200])
+    expect(new Set(answers.map((a) => a.body.token)).size).toBe(1)
+    expect(await joinOver(base, concertId, fan!)).toMatchObject(refusedFor(5, 60))
+    expect(await joinOver(base, concertId, other!)).toMatchObject(refusedFor(5, 60))
+    expect(json(await t.app.inject({ url: `/v1/admin/concerts/${concertId}/queue`, headers: admin })).waiting).toBe(1)
+  })
+
+  it("when one address has used a concert's joins, then it still joins another concert: the limit is per address and concert", async () => {
+    const first = await createConcert(t)
+    const second = await createConcert(t)
+    const crowd = await fans(6)
+    for (const fan of crowd.slice(0, 5)) expect((await joinOver(base, first.concertId, fan)).status).toBe(201)
+    expect((await joinOver(base, first.concertId, crowd[5]!)).status).toBe(429)
+    expect((await joinOver(base, second.concertId, crowd[5]!)).status).toBe(201)
+  })
+
+  it('when clients join over IPv6, then addresses of one /64 count together and another /64 counts apart', async () => {
+    const { concertId } = await createConcert(t)
+    const joinFrom = async (remoteAddress: string) =>
+      (await t.app.inject({ method: 'POST', url: `/v1/concerts/${concertId}/queue`, headers: (await createUser(t)).auth, remoteAddress }))
+        .statusCode
+    const answers = []
+    for (let i = 1; i <= 6; i++) answers.push(await joinFrom(`2001:db8:0:1::${i.toString(16)}`))
+    expect(answers).toEqual([201, 201, 201, 201, 201, 429])
+    expect(await joinFrom('2001:db8:0:1:ffff:ffff:ffff:ffff')).toBe(429)
+    expect(await joinFrom('2001:db8:0:2::1')).toBe(201)
+  })
+})
+
+describe.each(storesOf(postgresTarget, postgresRedisTarget))('a join limit shared by the processes on $name', (target) => {
+  let apps: TestApp[]
+  const bases: string[] = []
+  beforeAll(async () => {
+    apps = await startTestApps(target, 2, { RATE_JOIN_PER_MIN: '5' })
+    for (const t of apps) bases.push(await listen(t.app))
+  })
+  afterAll(async () => {
+    for (const t of apps) await t.app.close()
+  })
+
+  it('when joins from one address go to two processes, then the limit counts them together', async () => {
+    const { concertId } = await createConcert(apps[0]!)
+    const fans = await Promise.all(Array.from({ length: 8 }, () => createUser(apps[0]!)))
+    const answers = await Promise.all(fans.map((fan, i) => joinOver(bases[i % 2]!, concertId, fan)))
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(5)
+    const refused = answers.filter((a) => a.status === 429)
+    expect(refused).toHaveLength(3)
+    for (const r of refused) expect(r).toMatchObject(refusedFor(5, 60))
   })
 })
 
@@ -147,6 +251,28 @@ describe('behind a trusted proxy', () => {
     const signUp = (client: string) => http(base, 'POST', '/v1/users', { headers: { 'x-forwarded-for': client } })
     const answers = [await signUp('198.51.100.1'), await signUp('198.51.100.1'), await signUp('198.51.100.1'), await signUp('198.51.100.2')]
     expect(answers.map((a) => a.status)).toEqual([201, 201, 429, 201])
+  })
+})
+
+describe('joins behind a trusted proxy', () => {
+  let t: TestApp
+  let base: string
+  beforeAll(async () => {
+    t = await startTestApp(pgliteTarget, { RATE_JOIN_PER_MIN: '2', TRUST_PROXY: '127.0.0.1' })
+    base = await listen(t.app)
+  })
+  afterAll(() => t.app.close())
+
+  it('when TRUST_PROXY names the proxy, then each client forwarded by it has its own join limit', async () => {
+    const { concertId } = await createConcert(t)
+    const joinFrom = async (client: string) => (await joinOver(base, concertId, await createUser(t), { 'x-forwarded-for': client })).status
+    const answers = [
+      await joinFrom('198.51.100.1'),
+      await joinFrom('198.51.100.1'),
+      await joinFrom('198.51.100.1'),
+      await joinFrom('198.51.100.2'),
+    ]
+    expect(answers).toEqual([201, 201, 429, 201])
   })
 })
 

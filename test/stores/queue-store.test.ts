@@ -4,11 +4,12 @@ import { ADAPTIVE_WINDOW_MS } from '../../src/queue/adaptive.js'
 import { emptyCounts } from '../../src/queue/booking-health.js'
 import type { RedisQueueStore } from '../../src/queue/redis-store.js'
 import type { QueueSettings } from '../../src/queue/settings.js'
-import type { EntryState, JoinResult, QueueStore } from '../../src/queue/store.js'
+import type { EntryState, JoinLimit, JoinResult, QueueStore } from '../../src/queue/store.js'
 import { queueStoreTargets, type StoreUnderTest } from '../support/queue-store-targets.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00Z')
 const SECOND = 1000
+const MINUTE = 60 * SECOND
 
 const limits = (overrides: Partial<QueueSettings> = {}): QueueSettings => ({
   strategy: 'hybrid',
@@ -487,6 +488,127 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
   })
 })
 
+let addressSeq = 0
+/** A limit of `perWindow` joins a window for a client address of its own. */
+const limitOf = (perWindow: number, windowMs = MINUTE): JoinLimit => ({ address: `203.0.113.${++addressSeq}`, perWindow, windowMs })
+/** How a store refuses a join `seconds` before its address's window ends. */
+const refused = (seconds: number) => ({ code: 'RATE_LIMITED', extra: { retryAfterSeconds: seconds } })
+
+describe.each(queueStoreTargets)('a join limit per client address on $name', (target) => {
+  let sut: StoreUnderTest
+  let store: QueueStore
+  beforeAll(async () => {
+    sut = await target.open(3)
+    store = sut.stores[0]!
+  })
+  afterAll(() => sut.close())
+
+  /** A new fan joins, counted against `limit`. */
+  const joinAs = (concertId: string, limit: JoinLimit, now: number) =>
+    store.join(concertId, user(), token(), nextKey(), now, limits(), limit)
+
+  it('when an address joins past its limit, then the joins past it are refused with the time left in its window, until the window ends', async () => {
+    const c = await sut.newConcert()
+    const limit = limitOf(3)
+    for (const s of [0, 10, 20]) expect((await joinAs(c, limit, T0 + s * SECOND)).created).toBe(true)
+    await expect(joinAs(c, limit, T0 + 30 * SECOND)).rejects.toMatchObject(refused(30))
+    await expect(joinAs(c, limit, T0 + MINUTE - 1)).rejects.toMatchObject(refused(1))
+    // The window started at the first join: at its end a new one starts.
+    expect((await joinAs(c, limit, T0 + MINUTE)).created).toBe(true)
+    expect((await store.figures(c, T0 + MINUTE, limits())).waiting).toBe(4)
+  })
+
+  it('when one address is refused, then another address, the same address on another concert and a join without a limit still join', async () => {
+    const [c, other] = [await sut.newConcert(), await sut.newConcert()]
+    const limit = limitOf(1)
+    await joinAs(c, limit, T0)
+    await expect(joinAs(c, limit, T0)).rejects.toMatchObject(refused(60))
+    expect((await joinAs(c, limitOf(1), T0)).created).toBe(true)
+    expect((await joinAs(other, limit, T0)).created).toBe(true)
+    expect((await store.join(c, user(), token(), nextKey(), T0, limits())).created).toBe(true)
+  })
+
+  it('when the limit refuses a join, then nothing but the count changes: no entry is made, and a fan in line is not marked as seen', async () => {
+    const c = await sut.newConcert()
+    const l = limits({ waitingIdleS: 300 })
+    const limit = limitOf(1, 3600 * SECOND)
+    const [quiet, polling, newcomer] = [user(), user(), user()]
+    const q = await store.join(c, quiet, token(), nextKey(), T0, l, limit)
+    const p = await store.join(c, polling, token(), nextKey(), T0, l)
+    const later = T0 + 200 * SECOND
+    await expect(store.join(c, quiet, token(), nextKey(), later, l, limit)).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(store.join(c, newcomer, token(), nextKey(), later, l, limit)).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    expect(await store.rejoin(c, newcomer, later, l)).toBeUndefined()
+    // A join that is not refused marks its fan as seen, as a poll does.
+    expect((await store.join(c, polling, token(), nextKey(), later, l)).tokenId).toBe(p.tokenId)
+    const pastIdle = T0 + 301 * SECOND
+    // Entries that are live: what their tokens say is never used.
+    const entry = { userId: 'usr_live', joinedAt: T0, orderKey: 0 }
+    expect(await store.status(c, q.tokenId, pastIdle, l, entry)).toEqual({ state: 'EXPIRED', reason: 'WAITING_IDLE' })
+    expect(await store.status(c, p.tokenId, pastIdle, l, entry)).toEqual({ state: 'WAITING', position: 1 })
+  })
+
+  it('when a fan in line joins again, then it counts like any join and gives back the same entry; a rejoin counts too', async () => {
+    const c = await sut.newConcert()
+    const limit = limitOf(3)
+    const fan = user()
+    const first = await store.join(c, fan, token(), nextKey(), T0, limits(), limit)
+    expect(await store.join(c, fan, token(), nextKey(), T0 + SECOND, limits(), limit)).toMatchObject({
+      tokenId: first.tokenId,
+      created: false,
+    })
+    expect(await store.rejoin(c, fan, T0 + 2 * SECOND, limits(), limit)).toMatchObject({ tokenId: first.tokenId, created: false })
+    await expect(store.rejoin(c, fan, T0 + 3 * SECOND, limits(), limit)).rejects.toMatchObject(refused(57))
+    await expect(joinAs(c, limit, T0 + 3 * SECOND)).rejects.toMatchObject(refused(57))
+    expect((await store.figures(c, T0 + 3 * SECOND, limits())).waiting).toBe(1)
+  })
+
+  it('when joins of several addresses arrive at once, shuffled, on several connections, then each address gets exactly its limit', async () => {
+    const c = await sut.newConcert()
+    const addresses = Array.from({ length: 6 }, () => limitOf(7))
+    const calls = addresses
+      .flatMap((limit) => Array.from({ length: 20 }, () => ({ limit, order: randomInt(1e9) })))
+      .sort((a, b) => a.order - b.order)
+      .map((call) => call.limit)
+    const answers = await Promise.allSettled(
+      calls.map((limit, i) => sut.stores[i % sut.stores.length]!.join(c, user(), token(), nextKey(), T0, limits(), limit)),
+    )
+    for (const limit of addresses) {
+      const mine = answers.filter((_, i) => calls[i] === limit)
+      expect(mine.filter((a) => a.status === 'fulfilled')).toHaveLength(7)
+      expect(mine.flatMap((a) => (a.status === 'rejected' ? [a.reason.code] : []))).toEqual(Array(13).fill('RATE_LIMITED'))
+    }
+    expect((await store.figures(c, T0, limits())).waiting).toBe(42)
+  })
+})
+
+// A store of its own: the database forgets ended windows of any concert.
+describe.each(queueStoreTargets.filter((t) => t.name !== 'redis-cluster'))('the join windows a store keeps on $name', (target) => {
+  let sut: StoreUnderTest
+  beforeAll(async () => {
+    sut = await target.open(1)
+  })
+  afterAll(() => sut.close())
+
+  it('when windows end and others start, then each window started forgets two that have ended, and open ones are kept', async () => {
+    const store = sut.stores[0]!
+    const c = await sut.newConcert()
+    const addresses = Array.from({ length: 10 }, () => limitOf(5))
+    const joinFrom = (limit: JoinLimit, now: number) => store.join(c, user(), token(), nextKey(), now, limits(), limit)
+    for (const limit of addresses.slice(0, 6)) await joinFrom(limit, T0)
+    expect(await sut.joinWindows(c)).toBe(6)
+    // Counting in an open window forgets nothing.
+    await joinFrom(addresses[0]!, T0 + SECOND)
+    expect(await sut.joinWindows(c)).toBe(6)
+    const kept = []
+    for (const limit of addresses.slice(6)) {
+      await joinFrom(limit, T0 + MINUTE)
+      kept.push(await sut.joinWindows(c))
+    }
+    expect(kept).toEqual([5, 4, 3, 4])
+  })
+})
+
 /**
  * Holds the store's next removal of a concert from the list of live ones, which its tick sends
  * after finding the line empty, until released: the moment a join on another connection can fall
@@ -566,6 +688,17 @@ describe.each(queueStoreTargets.filter((t) => t.name.startsWith('redis')))('the 
     await store.join(c, user(), token(), nextKey(), T0 + 4 * SECOND, l)
     expect(await ttls()).toEqual([-1, -1, -1])
     expect(await store.peek(c, fan.tokenId, T0 + 4 * SECOND)).toEqual({ state: 'EXPIRED', reason: 'PAID' })
+  })
+
+  it('when nobody joins a concert any more, then its join windows expire by themselves, when the last one started ends', async () => {
+    const store = sut.stores[0] as RedisQueueStore
+    const c = await sut.newConcert()
+    await store.join(c, user(), token(), nextKey(), T0, l, limitOf(5, 30 * SECOND))
+    const ttls = await Promise.all((['joins', 'joinwindows'] as const).map((k) => store.redis.pttl(store.key(c, k))))
+    for (const ttl of ttls) {
+      expect(ttl).toBeGreaterThan(0)
+      expect(ttl).toBeLessThanOrEqual(30 * SECOND)
+    }
   })
 
   it('when the list itself is lost, then a poll of a fan in line lists the concert again on the next read', async () => {

@@ -17,6 +17,8 @@ export interface StoreUnderTest {
   newConcert(): Promise<string>
   /** Loses every trace of the concert's line, as a Redis restarted without persistence does. */
   loseData(concertId: string): Promise<void>
+  /** How many client addresses' join windows (open or ended) the store keeps for the concert. */
+  joinWindows(concertId: string): Promise<number>
   close(): Promise<void>
 }
 
@@ -37,6 +39,11 @@ async function databaseTarget(databaseUrl: string | undefined, connections: numb
     loseData: async (concertId) => {
       await sql`delete from queue_entries where concert_id = ${concertId}`.execute(handles[0]!.db)
       await sql`delete from queue_ticks where concert_id = ${concertId}`.execute(handles[0]!.db)
+    },
+    joinWindows: async (concertId) => {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from queue_join_limits where concert_id = ${concertId}`.execute(handles[0]!.db)
+      return rows[0]!.n
     },
     close: async () => {
       for (const h of new Set(handles)) await h.close()
@@ -61,6 +68,16 @@ async function redisTarget(url: string, connections: number, onClose?: () => Pro
     loseData: async (concertId) => {
       const store = new RedisQueueStore(clients[0]!, prefix)
       await clients[0]!.unlink(...store.keys(concertId))
+    },
+    joinWindows: async (concertId) => {
+      const store = new RedisQueueStore(clients[0]!, prefix)
+      const [windows, counts] = await Promise.all([
+        clients[0]!.zcard(store.key(concertId, 'joinwindows')),
+        clients[0]!.hlen(store.key(concertId, 'joins')),
+      ])
+      // Every window has its count: a window without one (or the other way round) would be a leak.
+      if (windows !== counts) throw new Error(`join windows ${windows} and their counts ${counts} differ`)
+      return windows
     },
     close: async () => {
       if (!onClose) await dropKeys(clients[0]!, prefix)

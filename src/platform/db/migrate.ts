@@ -7,6 +7,7 @@ import { up as adaptiveAdmission } from './migrations/0003_adaptive_admission.js
 import { up as eventCounter } from './migrations/0004_event_counter.js'
 import { up as refunds } from './migrations/0005_refunds.js'
 import { up as presaleCodes } from './migrations/0006_presale_codes.js'
+import { up as joinLimits } from './migrations/0007_join_limits.js'
 
 /** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0004_event_counter': { up: eventCounter },
   '0005_refunds': { up: refunds },
   '0006_presale_codes': { up: presaleCodes },
+  '0007_join_limits': { up: joinLimits },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -18,6 +18,7 @@ const problemOf = (error: AppError) => ({
 })
 
 function sendProblem(reply: FastifyReply, error: AppError) {
+  reply.headers(error.headers)
   if (error.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', RETRY_AFTER_S)
   return reply.status(error.status).type('application/problem+json').send(problemOf(error))
 }

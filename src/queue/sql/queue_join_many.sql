@@ -1,5 +1,7 @@
 -- Joins in order, each as a single join: insert a new entry, or find the user's live one
--- (idempotent per user and concert); a live entry that has lapsed is ended and replaced. Every
+-- (idempotent per user and concert); a live entry that has lapsed is ended and replaced. A join
+-- with a client address first counts against the address's limit (queue_join_limit), and one too
+-- many changes nothing else: its row has no token_id and says when to retry. Every
 -- statement in the loop takes a fresh snapshot, so after waiting on a concurrent join of the
 -- same user it sees that join's entry. A new entry sorts by its order key (given by the caller:
 -- random negative in the pre-queue, else by arrival time). Returns one row per join, in order,
@@ -7,9 +9,9 @@
 -- the user has no live entry, none is made and the row's token_id is null.
 create or replace function queue_join_many(
   p_concert_id text, p_token_ids text[], p_user_ids text[], p_order_keys bigint[], p_nows timestamptz[],
-  p_stale_befores timestamptz[], p_may_create boolean[]
+  p_stale_befores timestamptz[], p_may_create boolean[], p_addresses text[], p_per_window integer[], p_windows_ms integer[]
 ) returns table (idx integer, token_id text, joined_at timestamptz, order_key bigint, created boolean, status text,
-                 active_until timestamptz, ahead integer)
+                 active_until timestamptz, ahead integer, retry_after_ms integer)
 language plpgsql as $$
 #variable_conflict use_column
 declare
@@ -18,8 +20,14 @@ declare
   is_new boolean[] := '{}';
   settled boolean;
   lapsed text;
+  waits integer[] := queue_join_limit(p_concert_id, p_addresses, p_nows, p_per_window, p_windows_ms);
 begin
   for i in 1 .. coalesce(array_length(p_token_ids, 1), 0) loop
+    if waits[i] is not null then
+      entries := entries || null::queue_entries;
+      is_new := is_new || false;
+      continue;
+    end if;
     settled := false;
     for attempt in 1 .. 3 loop
       if not p_may_create[i] then
@@ -72,7 +80,8 @@ begin
   end loop;
   return query
     with done as (select * from unnest(entries) with ordinality as d)
-    select d.ordinality::integer, d.token_id, d.joined_at, d.order_key, is_new[d.ordinality], d.status, d.active_until, p.ahead
+    select d.ordinality::integer, d.token_id, d.joined_at, d.order_key, is_new[d.ordinality], d.status, d.active_until, p.ahead,
+      waits[d.ordinality]
     from done d left join queue_positions(p_concert_id, array(select token_id from done where status = 'WAITING')) p
       on p.token_id = d.token_id and d.status = 'WAITING'
     order by d.ordinality;
