@@ -14,18 +14,14 @@
  *   BENCH_REDIS_URL (default: a private redis-server on a free port, so every command counted is
  *                    this app's; on a shared Redis the count includes everyone's)
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { type Db, openDatabase } from '../src/platform/db/database.js'
-import { freePort, freshSchema, machine, writeSummary } from './lib.js'
+import { freshSchema, machine, privateRedis, redisCounters, writeSummary } from './lib.js'
 import { type IdleRow, idleTable } from './tables.js'
 
 const CONCERTS = Number(process.env.IDLE_CONCERTS ?? 10_000)
@@ -53,46 +49,6 @@ async function seed(db: Db, n: number) {
   await sql`insert into seats (schedule_id, seat_no)
     select 'sch_idle_' || ${id}, s from generate_series(1, ${n}::int) n, generate_series(1, 20) s`.execute(db)
   await sql`analyze`.execute(db)
-}
-
-/** A redis-server of this bench's own, without persistence. */
-async function privateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-idle-redis-'))
-  const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  })
-  const url = `redis://127.0.0.1:${port}`
-  for (let i = 0; ; i++) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      await probe.ping()
-      probe.disconnect()
-      break
-    } catch (err) {
-      probe.disconnect()
-      if (i >= 100) throw err
-      await sleep(100)
-    }
-  }
-  return {
-    url,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-/** Commands processed and CPU seconds used by the Redis server so far. */
-async function redisCounters(redis: Redis): Promise<{ commands: number; cpuS: number }> {
-  const info = await redis.info()
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1])
-  return { commands: field('total_commands_processed'), cpuS: field('used_cpu_user') + field('used_cpu_sys') }
 }
 
 async function measure(store: string): Promise<IdleRow> {

@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
+import path from 'node:path'
 import autocannon, { type Request } from 'autocannon'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -303,4 +305,47 @@ export async function forgetQueues(redisUrl: string, concertIds: string[]) {
   } finally {
     redis.disconnect()
   }
+}
+
+/**
+ * A redis-server of the benchmark's own, without persistence: every command and every CPU second
+ * it counts is the benchmark's, and resetting or reading its figures disturbs no one else.
+ */
+export async function privateRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redis-'))
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  })
+  const url = `redis://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      await probe.ping()
+      probe.disconnect()
+      break
+    } catch (err) {
+      probe.disconnect()
+      if (i >= 100) throw err
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Commands processed and CPU seconds (user + system) used by the Redis server so far. */
+export async function redisCounters(redis: Redis): Promise<{ commands: number; cpuS: number }> {
+  const info = await redis.info()
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1])
+  return { commands: field('total_commands_processed'), cpuS: field('used_cpu_user') + field('used_cpu_sys') }
 }

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Row } from './lib.js'
+import type { Plan, PollFigures, ProcessFigures, ScaleFigures, ShardFigures, VisitFigures } from './scale-model.js'
 
 /** What every result file starts with (`writeSummary`, `writeResults`). */
 interface Run {
@@ -365,13 +366,18 @@ function sections(results: Results): Record<keyof Results, string> {
 
 /** The document with every marked section rendered from `results`; a missing marker is an error. */
 export function withResults(doc: string, results: Results): string {
+  return withSections(doc, 'docs/performance.md', sections(results))
+}
+
+/** `doc` (named `file` in errors) with the text between each section's markers replaced by its body. */
+function withSections(doc: string, file: string, bodies: Record<string, string>): string {
   let out = doc
-  for (const [name, body] of Object.entries(sections(results))) {
+  for (const [name, body] of Object.entries(bodies)) {
     const open = `<!-- bench:${name} -->`
     const close = `<!-- /bench:${name} -->`
     const start = out.indexOf(open)
     const end = out.indexOf(close)
-    if (start < 0 || end < start) throw new Error(`docs/performance.md has no ${open} … ${close} section`)
+    if (start < 0 || end < start) throw new Error(`${file} has no ${open} … ${close} section`)
     out = `${out.slice(0, start + open.length)}\n${body}\n${out.slice(end)}`
   }
   return out
@@ -382,5 +388,169 @@ export function updatePerformanceDoc(): boolean {
   const doc = readFileSync(PERFORMANCE_DOC, 'utf8')
   const updated = withResults(doc, readResults())
   if (updated !== doc) writeFileSync(PERFORMANCE_DOC, updated)
+  return updated !== doc
+}
+
+// The scale model (bench/scale.ts), rendered into docs/scaling.md by the same markers.
+
+const SCALING_DOC = new URL('../docs/scaling.md', import.meta.url)
+const percent = (x: number) => `${x.toFixed(1)} %`
+const micros = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0))
+
+/** A fan's visit, step by step, as Redis and the service process counted it. */
+export function visitTable(v: VisitFigures): string {
+  const total = (field: 'requestsPerFan' | 'luaCallsPerFan' | 'commandsPerFan' | 'redisCpuUsPerFan' | 'serverCpuUsPerFan') =>
+    v.steps.reduce((sum, s) => sum + s[field], 0)
+  const two = (x: number) => x.toFixed(2)
+  return [
+    '| step | requests per fan | Lua calls per fan | Redis commands per fan | Redis CPU µs per fan | service CPU µs per fan | commands most called, per fan |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...v.steps.map(
+      (s) =>
+        `| ${s.step} | ${two(s.requestsPerFan)} | ${two(s.luaCallsPerFan)} | ${two(s.commandsPerFan)} | ${s.redisCpuUsPerFan} | ${s.serverCpuUsPerFan} | ${s.top} |`,
+    ),
+    `| **whole visit** | ${two(total('requestsPerFan'))} | ${two(total('luaCallsPerFan'))} | ${two(total('commandsPerFan'))} | ${total('redisCpuUsPerFan')} | ${total('serverCpuUsPerFan')} | |`,
+    '',
+    `${thousands(v.fans)} fans, admitted at ${v.admitPerS} a second; each polled ${v.pollsPerFan.toFixed(2)} times on average while it waited. Every step is less the background of one process with this line live and nobody asking, measured in the same run: ${v.background.commandsPerS} commands a second (${v.background.luaCallsPerS} of them script runs), ${percent(v.background.redisCpuPercent)} of a core for Redis (${percent(v.background.redisIdlePercent)} before the process started), ${percent(v.background.serverCpuPercent)} for the process.`,
+  ].join('\n')
+}
+
+/** The join and status scripts at one Redis, the tick, and the relief's building blocks. */
+export function shardTable(s: ShardFigures): string {
+  return [
+    '| script | client processes × calls in flight | per second | per script run | Redis CPU | Redis CPU µs each | one Redis core carries, per second |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...s.rows.map(
+      (r) =>
+        `| ${r.script} | ${s.clients} × ${r.inFlight} | ${thousands(r.opsPerS)} | ${r.opsPerCall} | ${percent(r.redisCpuPercent)} | ${micros(r.redisCpuUsPerOp)} | ${thousands(r.ceilingPerS)} |`,
+    ),
+    '',
+    `${s.durationS} s a row; the polls ran on a line of ${thousands(s.lineLength)} waiting fans. The tick admitting ${thousands(s.tick.admitPerTick)} fans: ${thousands(s.tick.redisCpuUsPerTick)} µs of Redis CPU a tick, ${micros(s.tick.redisCpuUsPerAdmitted)} µs a fan admitted (the mean of ${s.tick.ticks} ticks). What the relief would be built from, on the same line: a heartbeat batch (\`ZMSCORE\` and \`ZADD XX\` of ${thousands(s.heartbeat.batch)} fans) costs ${micros(s.heartbeat.redisCpuUsPerMember)} µs a fan; a copy of the whole line (\`ZRANGE … WITHSCORES\` of ${thousands(s.copy.members)} fans) ${micros(s.copy.redisCpuUsPerMember)} µs a fan.`,
+  ].join('\n')
+}
+
+/** Polls a second against the line's length: summed over the positions, along the line, and simulated. */
+export function pollTable(p: PollFigures): string {
+  return [
+    '| fans waiting | polls/s summed over positions | polls/s along the line (model) | simulated fans | polls counted | simulated polls/s (× scale) | model for the simulated line (× scale) | simulated ÷ model |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...p.rows.map(
+      (r) =>
+        `| ${thousands(r.fans)} | ${thousands(r.summedPerS)} | ${thousands(r.modelPerS)} | ${thousands(r.simulatedFans)} | ${thousands(r.simulatedPolls)} | ${thousands(r.measuredPerS)} | ${thousands(r.modelAtScalePerS)} | ${r.measuredToModel.toFixed(2)} |`,
+    ),
+    '',
+    `Admission at ${thousands(p.admitPerS)} a second, a poll cap of ${p.pollCapMs / 1000} s. Simulated at 1/${p.scale} of the line and of the rate (${p.admitPerS / p.scale} a second), on a clock moved by hand: ${p.windowS} simulated seconds counted after ${p.warmS} of warm-up.`,
+  ].join('\n')
+}
+
+/** The status-poll and join mix on one and on two service processes. */
+export function processTable(p: ProcessFigures): string {
+  return [
+    '| service processes | req/s | p50 ms | p99 ms | errors | service CPU µs/req | Redis CPU | load generator CPU |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...p.rows.map(
+      (r) =>
+        `| ${r.processes} | ${thousands(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.serverCpuUsPerReq} | ${percent(r.redisCpuPercent)} | ${percent(r.loadGeneratorCpuPercent)} |`,
+    ),
+    '',
+    `Two processes ÷ one: **${p.twoToOne.toFixed(2)}**. One request in ${p.joinEvery} a join of a new fan, the others status polls of ${thousands(p.pollers)} fans along a paused line; ${p.durationS} s a run, ${p.connectionsPerProcess} connections per process, the median of ${p.rounds} rounds.`,
+  ].join('\n')
+}
+
+/** The sale's peak in each scenario: requests, processes, and the concert's shard as a share of one core. */
+export function planTable(p: Plan): string {
+  const row = (label: string, cell: (s: Plan['scenarios'][number]) => string) => `| ${label} | ${p.scenarios.map(cell).join(' | ')} |`
+  return [
+    row('at the peak', (s) => s.name),
+    `|---|${p.scenarios.map(() => '---:').join('|')}|`,
+    row('fans waiting', (s) => thousands(s.lineLength)),
+    row('joins/s', (s) => thousands(s.joinsPerS)),
+    row('polls/s', (s) => thousands(s.pollsPerS)),
+    row("admitted fans' requests/s", (s) => thousands(s.admittedRequestsPerS)),
+    row('service CPU, cores', (s) => s.processCores.toFixed(1)),
+    row(`service processes at ${p.target * 100} %`, (s) => String(s.processes)),
+    row('shard: joins', (s) => percent(s.shard.joins)),
+    row('shard: polls', (s) => percent(s.shard.polls)),
+    row('shard: admission (tick)', (s) => percent(s.shard.admission)),
+    row("shard: admitted fans' gate checks and ends", (s) => percent(s.shard.admitted)),
+    row("shard: the processes' own loops", (s) => percent(s.shard.background)),
+    row('**shard, of one core**', (s) => `**${percent(s.shard.total)}**`),
+    row('shard with the relief', (s) => percent(s.reliefTotal)),
+    row("with the relief: the copies, on a replica's core", (s) => percent(s.reliefReplica)),
+  ].join('\n')
+}
+
+/** Where the sale breaks first, and the limits of one shard, in sentences. */
+export function planSummary(p: Plan): string {
+  const worst = [...p.scenarios].sort((x, y) => y.shard.total - x.shard.total)[0]!
+  const target = p.target * 100
+  const c = p.costs
+  const lines: string[] = []
+  const over = p.scenarios.filter((s) => s.shard.total > target)
+  const named = (scenarios: Plan['scenarios']) => scenarios.map((s) => `"${s.name}"`).join(', ')
+  if (over.length > 0) {
+    lines.push(
+      `**The concert's shard breaks first.** Against a plan of ${target} % of its one core it needs ${over.map((s) => `${percent(s.shard.total)} at "${s.name}"`).join(', ')}; at the worst, the polls alone take ${percent(worst.shard.polls)}${worst.shard.total > 100 ? ', and the whole is more than the core it has' : ''}. The service processes scale out (${worst.processes} carry the worst peak); the shard does not, as one concert's line lives on one shard whatever the cluster's size.`,
+    )
+    const relieved = over.filter((s) => s.reliefTotal <= target)
+    const still = over.filter((s) => s.reliefTotal > target)
+    lines.push(
+      `With the relief proposed below, ${relieved.length > 0 ? `${named(relieved)} ${relieved.length > 1 ? 'come' : 'comes'} within the plan` : 'no peak comes within the plan'}${still.length > 0 ? `; ${named(still)} ${still.length > 1 ? 'stay' : 'stays'} above it` : ''}.`,
+    )
+  } else {
+    lines.push(
+      `**One shard carries it**: at the worst peak, "${worst.name}", the concert's shard needs ${percent(worst.shard.total)} of its one core (plan: ${target} %), and ${worst.processes} service processes carry the requests.`,
+    )
+  }
+  const line = (n: number) => (n === 0 ? 'no line at all' : `a line of ${thousands(n)} fans`)
+  lines.push(
+    `Within ${target} % of its core, one shard carries ${line(p.longestLine)} at ${thousands(p.admitPerS)} admitted a second; with the relief, ${line(p.longestLineWithRelief)}. The relief's first copies of the line, one per process as admission opens, cost a replica ${p.firstCopiesS.toFixed(1)} s of CPU in all, taken in slices.`,
+  )
+  const rush = (s: number) => (s >= 3600 ? 'not even over an hour' : `only if it is spread over at least ${thousands(s)} s`)
+  lines.push(
+    `A rush in which all ${thousands(p.fans)} fans join while admission runs keeps the shard within ${target} % ${rush(p.shortestJoinWindowS)}; with the relief, ${rush(p.shortestJoinWindowSWithRelief)}.`,
+  )
+  lines.push(
+    `Computed from the figures above. Redis CPU: a join ${micros(c.joinUs)} µs, a poll ${micros(c.pollUs)} µs, a gate check ${micros(c.touchUs)} µs, an end ${micros(c.endUs)} µs (the smallest batches measured), ${micros(c.admitUs)} µs a fan admitted by the tick, so ${micros(c.admittedRedisUs)} µs an admitted fan's gate checks and end, and ${micros(c.backgroundRedisUsPerS)} µs a second for each process's own loops; for the relief, ${micros(c.heartbeatUs)} µs a heartbeat and ${micros(c.copyUs)} µs a fan copied. Service CPU: ${micros(c.requestUs)} µs a queue request (one process, the mix) and ${micros(c.admittedServerUs)} µs an admitted fan's reads, hold and payment (the visit).`,
+  )
+  return lines.join('\n\n')
+}
+
+/** The sections of docs/scaling.md, from bench/results/scale.json. */
+function scalingSections(scale: (Run & ScaleFigures) | undefined): Record<string, string> {
+  const names = ['scale-visit', 'scale-shard', 'scale-polls', 'scale-processes', 'scale-plan']
+  if (!scale) return Object.fromEntries(names.map((n) => [n, 'No results yet: `npm run bench:scale` writes them.']))
+  const ran = ranOn(scale)
+  return {
+    'scale-visit': [ran, '', visitTable(scale.visit)].join('\n'),
+    'scale-shard': [ran, '', shardTable(scale.shard)].join('\n'),
+    'scale-polls': [ran, '', pollTable(scale.polls)].join('\n'),
+    'scale-processes': [ran, '', processTable(scale.processes)].join('\n'),
+    'scale-plan': [
+      `${ran.slice(0, -1)}; ${thousands(scale.plan.fans)} fans for one concert, admitted at ${thousands(scale.plan.admitPerS)} a second.`,
+      '',
+      planTable(scale.plan),
+      '',
+      planSummary(scale.plan),
+    ].join('\n'),
+  }
+}
+
+/** The scale model's last result, if it was run. */
+export function readScale(dir: URL = RESULTS): (Run & ScaleFigures) | undefined {
+  const file = new URL('scale.json', dir)
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined
+}
+
+/** docs/scaling.md with every marked section rendered from `scale`; a missing marker is an error. */
+export function withScaleResults(doc: string, scale: (Run & ScaleFigures) | undefined): string {
+  return withSections(doc, 'docs/scaling.md', scalingSections(scale))
+}
+
+/** Renders bench/results/scale.json into docs/scaling.md; whether the document changed. */
+export function updateScalingDoc(): boolean {
+  const doc = readFileSync(SCALING_DOC, 'utf8')
+  const updated = withScaleResults(doc, readScale())
+  if (updated !== doc) writeFileSync(SCALING_DOC, updated)
   return updated !== doc
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { readResults, withResults } from '../../bench/tables.js'
+import { readResults, readScale, withResults, withScaleResults } from '../../bench/tables.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const read = (file: string) => readFileSync(join(root, file), 'utf8')
@@ -81,6 +81,17 @@ describe('the documentation', () => {
     })
     expect(idler).toContain('| 98.7 |')
     expect(read('docs/performance.md')).not.toContain('| 98.7 |')
+  })
+
+  it('when the scale model is rendered, then docs/scaling.md already shows exactly bench/results/scale.json', () => {
+    expect(withScaleResults(read('docs/scaling.md'), readScale())).toBe(read('docs/scaling.md'))
+  })
+
+  it('when a scale figure changes, then docs/scaling.md changes with it', () => {
+    const scale = readScale()!
+    const rendered = withScaleResults(read('docs/scaling.md'), { ...scale, processes: { ...scale.processes, twoToOne: 9.87 } })
+    expect(rendered).toContain('**9.87**')
+    expect(read('docs/scaling.md')).not.toContain('**9.87**')
   })
 
   it('when a marked section is missing from docs/performance.md, then rendering refuses rather than drop its figures', () => {

@@ -1,0 +1,92 @@
+/**
+ * One client process of `npm run bench:scale`'s shard ceiling (bench/scale.ts): its own Redis
+ * connection and its own `RedisQueueStore`, so the real queue scripts run as a service process
+ * runs them (calls of one event-loop turn gathered into one script run, auto-pipelined). The
+ * parent sends a run ({ script, inFlight, untilMs, … }); the client keeps `inFlight` calls going
+ * until `untilMs`, then answers how many it completed. It polls the fans it joined, so the polls
+ * land all along the line; the gate and the end take the admitted fans the parent gives it, the
+ * end each of them once.
+ *
+ *   node --import tsx bench/scale-client.ts <redisUrl> <client number>
+ */
+import { newId } from '../src/platform/ids.js'
+import { connectRedis } from '../src/platform/redis/client.js'
+import { RedisQueueStore } from '../src/queue/redis-store.js'
+import type { QueueSettings } from '../src/queue/settings.js'
+import type { TokenEntry } from '../src/queue/store.js'
+
+export interface ClientRun {
+  script: 'join' | 'status' | 'touch' | 'end'
+  concertId: string
+  /** The admitted fans' tokens, for the gate (touch) and the end. */
+  tokens?: string[]
+  inFlight: number
+  untilMs: number
+  settings: QueueSettings
+}
+
+const [, , redisUrl, client] = process.argv
+const redis = await connectRedis(redisUrl!, 10_000)
+const store = new RedisQueueStore(redis)
+const joined: { tokenId: string; entry: TokenEntry }[] = []
+let arrivals = 0
+
+/** A new fan joins, with an order key made as the service makes one (arrival time, then a count). */
+async function join(run: ClientRun) {
+  const now = Date.now()
+  arrivals++
+  const userId = `usr_scale_${client}_${arrivals}`
+  const orderKey = now * 1000 + (arrivals % 1000)
+  const result = await store.join(run.concertId, userId, newId('qt', now), orderKey, now, run.settings)
+  joined.push({ tokenId: result.tokenId, entry: { userId, joinedAt: result.joinedAt, orderKey: result.orderKey } })
+}
+
+/** One of this client's fans polls, in turn. */
+let next = 0
+async function poll(run: ClientRun) {
+  const fan = joined[next++ % joined.length]!
+  await store.status(run.concertId, fan.tokenId, Date.now(), run.settings, fan.entry)
+}
+
+/** The gate, as every gated request passes it, for the admitted fans in turn. */
+async function touch(run: ClientRun) {
+  await store.touch(run.concertId, run.tokens![next++ % run.tokens!.length]!, Date.now(), run.settings)
+}
+
+/** A payment's end of its admission; false once every admitted fan given has ended. */
+async function end(run: ClientRun): Promise<boolean> {
+  const token = run.tokens!.pop()
+  if (token === undefined) return false
+  await store.end(run.concertId, token, 'PAID', Date.now(), run.settings)
+  return true
+}
+
+const calls: Record<ClientRun['script'], (run: ClientRun) => Promise<boolean>> = {
+  join: (run) => join(run).then(() => true),
+  status: (run) => poll(run).then(() => true),
+  touch: (run) => touch(run).then(() => true),
+  end,
+}
+
+async function drive(run: ClientRun): Promise<number> {
+  const call = calls[run.script]
+  let done = 0
+  await Promise.all(
+    Array.from({ length: run.inFlight }, async () => {
+      while (Date.now() < run.untilMs && (await call(run))) done++
+    }),
+  )
+  return done
+}
+
+process.on('message', (run: ClientRun | 'exit') => {
+  if (run === 'exit') {
+    redis.disconnect()
+    process.exit(0)
+  }
+  drive(run).then(
+    (ops) => process.send!({ ops }),
+    (err: Error) => process.send!({ error: err.message }),
+  )
+})
+process.send!('ready')
