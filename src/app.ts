@@ -292,6 +292,8 @@ function loopsOf({ queue, reservations, idempotency, usedSolutions, refunds, eve
   return [
     ...eventLoops(events),
     { periodMs: () => queue.tickPeriodMs(), run: () => queue.tick(), failure: 'admission tick failed' },
+    // Adaptive decisions on time even while a slow database holds the admission tick up.
+    { periodMs: () => queue.tickPeriodMs(), run: () => queue.adaptLive(), failure: 'adaptive decision failed' },
     { periodMs: () => OWED_ENDS_MS, run: () => queue.settleOwedEnds(), failure: 'ending paid tokens failed' },
     { periodMs: () => CANCELLATIONS_MS, run: () => refunds.runCancellations(), failure: 'cancelling a date failed' },
     housekeeping([reservations, idempotency, usedSolutions], HOUSEKEEPING_MS),

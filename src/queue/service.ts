@@ -138,6 +138,8 @@ const PREQUEUE_KEY_RANGE = 2 ** 48 - 1
  * every process adds its counts each tick, so by then theirs have arrived.
  */
 const ADAPTIVE_GRACE_MS = ADAPTIVE_WINDOW_MS / 2
+/** A concert's last adaptive decision sets its rate this long; a decision is made every window while fans wait. */
+const DECISION_IN_FORCE_MS = 5 * ADAPTIVE_WINDOW_MS
 
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value))
 
@@ -318,9 +320,11 @@ export class QueueService {
   }
 
   async report(concertId: string): Promise<QueueReport> {
-    await this.concert(concertId)
-    const config = await this.settings.of(concertId)
-    const [figures, last] = await Promise.all([this.store.figures(concertId, this.clock.now(), config), this.store.lastDecision(concertId)])
+    await this.knownConcert(concertId)
+    const now = this.clock.now()
+    const settings = await this.settings.of(concertId)
+    const [figures, last] = await Promise.all([this.store.figures(concertId, now, settings), this.store.lastDecision(concertId)])
+    const config = await this.inForce(concertId, settings, now, last)
     return { ...figures, config, adaptive: adaptiveView(config, last) }
   }
 
@@ -335,7 +339,7 @@ export class QueueService {
           this.store.figures(concertId, now, settings),
           settings.adaptive.enabled ? this.store.lastDecision(concertId) : null,
         ])
-        const { admitPerTick } = settings
+        const { admitPerTick } = await this.inForce(concertId, settings, now, last)
         return { concertId, ...figures, admitPerTick, latencyP90Ms: last?.latencyP90Ms ?? null, errorRate: last?.errorRate ?? null }
       }),
     )
@@ -377,9 +381,28 @@ export class QueueService {
       // to hold (the tick still ends the stale), and seats that come back go to the fans in line,
       // one fan a seat, in line order.
       const { availableSeats, unsoldSeats } = await this.inventory.left(concertId)
-      const result = await this.store.tick(concertId, now, settings, availableSeats > 0 ? unsoldSeats : 0)
+      const inForce = await this.inForce(concertId, settings, now)
+      const result = await this.store.tick(concertId, now, inForce, availableSeats > 0 ? unsoldSeats : 0)
       if (result.ran) await this.refreshRecentAdmissions(concertId, now)
       if (settings.adaptive.enabled) await this.adapt(concertId, now, settings)
+    }
+  }
+
+  /**
+   * Adaptive admission's part of the tick, which the deployment also runs as a loop of its own
+   * (app.ts): it needs only the queue's store, the settings last read and the concert as the polls
+   * last read it, so a database that answers late or not at all, which holds the tick up, neither
+   * delays nor skips a decision.
+   */
+  async adaptLive(): Promise<void> {
+    const now = this.clock.now()
+    await this.flushHealth()
+    for (const concertId of await this.liveConcerts(now)) {
+      const settings = await this.settings.of(concertId)
+      if (!settings.adaptive.enabled) continue
+      const concert = this.#contexts.get(concertId)?.concert ?? (await this.concerts.get(concertId))
+      if (concert && inPrequeue(concert, now)) continue
+      await this.adapt(concertId, now, settings)
     }
   }
 
@@ -400,8 +423,10 @@ export class QueueService {
   /**
    * Adaptive admission (docs/queue.md#adaptive-admission): once per window, in the middle of the
    * next one, the one process that takes the window from the store decides the concert's next
-   * rate by the law in adaptive.ts, keeps the decision in the store for every process to show, and
-   * sets the rate as the concert's `admitPerTick`, which every process reads within a tick.
+   * rate by the law in adaptive.ts and keeps the decision in the store, where every process's
+   * next tick admits by it (`inForce`) and shows it. The concert's `admitPerTick` takes a copy,
+   * written behind: the database may be the very thing that answers late or not at all, and
+   * neither the loop nor the rate waits for it; a copy it did not take, a later decision writes.
    */
   private async adapt(concertId: string, now: number, s: QueueSettings) {
     const window = Math.floor((now - ADAPTIVE_GRACE_MS) / ADAPTIVE_WINDOW_MS) - 1
@@ -409,9 +434,23 @@ export class QueueService {
     this.#adaptedWindows.set(concertId, window)
     const taken = await this.store.takeWindow(concertId, window)
     if (!taken) return
-    const decision = decide(s.admitPerTick, signalOf(taken, window, s), s.adaptive)
+    const current = await this.inForce(concertId, s, now)
+    const decision = decide(current.admitPerTick, signalOf(taken, window, current), s.adaptive)
     await this.store.saveDecision(concertId, { ...decision, window, words: describe(decision, s.adaptive), decidedAt: now })
-    if (decision.admitPerTick !== s.admitPerTick) await this.apply(concertId, { admitPerTick: decision.admitPerTick })
+    if (decision.admitPerTick !== s.admitPerTick) void this.apply(concertId, { admitPerTick: decision.admitPerTick }).catch(() => undefined)
+  }
+
+  /**
+   * The settings admission runs by: while adaptive admission is on, with the last decision's rate
+   * (within the bounds), from the store, as soon as any process has made it. A decision older than
+   * DECISION_IN_FORCE_MS no longer counts (the line was gone, or adaptive admission was off
+   * meanwhile): then the settings' rate, which is its copy or the operator's since.
+   */
+  private async inForce(concertId: string, s: QueueSettings, now: number, known?: AdaptiveRecord | null): Promise<QueueSettings> {
+    if (!s.adaptive.enabled) return s
+    const last = known === undefined ? await this.store.lastDecision(concertId) : known
+    if (!last || now - last.decidedAt > DECISION_IN_FORCE_MS) return s
+    return { ...s, admitPerTick: clamp(last.admitPerTick, s.adaptive.minAdmitPerTick, s.adaptive.maxAdmitPerTick) }
   }
 
   /** The concerts listed as live; each is remembered as seen now (and forgotten a while after). */
@@ -442,6 +481,14 @@ export class QueueService {
 
   private async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID') {
     await this.store.end(concertId, tokenId, reason, this.clock.now(), await this.settings.of(concertId))
+  }
+
+  /**
+   * The concert as this process's polls last read it, else as `concert` finds it: the operators'
+   * report of a line that fans poll answers from memory even while the catalog's database does not.
+   */
+  private async knownConcert(concertId: string): Promise<QueueConcert> {
+    return this.#contexts.get(concertId)?.concert ?? this.concert(concertId)
   }
 
   private async concert(concertId: string): Promise<QueueConcert> {
