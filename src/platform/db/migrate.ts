@@ -34,7 +34,13 @@ export async function migrateToLatest(db: Db, functionDirs: URL[]): Promise<void
   // Name the schema: otherwise Kysely takes a migration table in any schema of the database for ours.
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db)
   const migrationTableSchema = rows[0]!.schema
-  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest()
+  const migrator = new Migrator({ db, provider, migrationTableSchema })
+  let { error, results } = await migrator.migrateToLatest()
+  // Kysely looks for its tables among every schema of the database: another schema dropped during
+  // that look-up (invalid_schema_name) fails it though ours is fine, and looking again succeeds.
+  for (let retry = 0; retry < 3 && (error as { code?: string } | undefined)?.code === '3F000'; retry++) {
+    ;({ error, results } = await migrator.migrateToLatest())
+  }
   const failed = results?.find((r) => r.status === 'Error')
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed`, { cause: error })
