@@ -132,7 +132,7 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Run the admission and housekeeping loops (default). Tests with a hand-moved clock drive them. */
   backgroundLoops?: boolean
-  /** Prefix of every Redis key (default `sd:`). */
+  /** Prefix of every Redis key (default: the config's, `REDIS_PREFIX`). */
   redisPrefix?: string
   /** How webhook host names resolve (default: the system's resolver). */
   resolve?: Resolve
@@ -146,7 +146,7 @@ export async function buildApp({
   clock = systemClock,
   logger = false,
   backgroundLoops = true,
-  redisPrefix,
+  redisPrefix = config.redisPrefix,
   resolve,
   embeddedImage,
 }: AppOptions): Promise<App> {

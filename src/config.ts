@@ -28,6 +28,7 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', ...asUrl })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^(rediss?|redis-cluster)://', ...asUrl })),
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', default: 'sd:' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   AUTH_SECRET: Type.Optional(Type.String({ minLength: AUTH_SECRET_MIN, ...asSecret })),
   ADMIN_KEY: Type.Optional(Type.String({ minLength: ADMIN_KEY_MIN, ...asSecret })),
@@ -85,6 +86,8 @@ export interface Config {
   /** Connections each process keeps to PostgreSQL. */
   poolSize: number
   redisUrl?: string
+  /** Prefix of every Redis key: deployments sharing one Redis keep apart by it. */
+  redisPrefix: string
   /** Where PGlite keeps its files; `memory://` keeps everything in memory. */
   dataDir: string
   authSecret: string
@@ -190,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     poolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     dataDir: e.DATA_DIR,
     authSecret: authSecret.value,
     adminKey: adminKey.value,

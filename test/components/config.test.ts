@@ -25,6 +25,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       databaseUrl: undefined,
       redisUrl: undefined,
+      redisPrefix: 'sd:',
       demoData: true,
       queue: {
         strategy: 'hybrid',
@@ -87,6 +88,7 @@ describe('configuration', () => {
     ['DEMO_DATA', 'maybe'],
     ['DATABASE_URL', 'mysql://localhost/db'],
     ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_PREFIX', 'a prefix with spaces'],
     ['AUTH_SECRET', 'short'],
     ['SIGNUP', 'closed'],
     ['CHARGES', 'closed'],

@@ -33,6 +33,9 @@ export async function startServer(
 ): Promise<ServerProcess> {
   const port = await freePort()
   const command = [process.execPath, ...nodeArgs, '--import', 'tsx', 'src/server.ts']
+  // Test deployments share the machine's Redis: each keeps to keys of its own, named after its schema.
+  const schema = env.DATABASE_URL && /search_path=(\w+)/.exec(decodeURIComponent(env.DATABASE_URL))?.[1]
+  if (env.REDIS_URL && schema && !env.REDIS_PREFIX) env = { ...env, REDIS_PREFIX: `sd:${schema}:` }
   const quoted = command.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ')
   const [file, args] = terminal ? ['script', ['-qec', `exec ${quoted}`, '/dev/null']] : [command[0]!, command.slice(1)]
   const child = spawn(file, args, {
