@@ -78,6 +78,19 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
     expect(json(await queueStatus(t, users[8]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 1 })
   })
 
+  it('when a fan asks partway through a tick, then the wait estimate counts to the tick that admits them, to the nearest second', async () => {
+    const { concertId } = await createConcert(t)
+    await t.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { maxActive: 1000 } })
+    const users = await queuedFans(t, concertId, 5)
+    // 2 a tick at the start of each second: the fifth in line goes in the third tick from now.
+    t.clock.advance(1000 - (t.clock.now() % 1000) + 700)
+    // 0.3 s to the next tick and two more: 2.3 s, not three whole ticks.
+    expect(json(await queueStatus(t, users[4]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 2 })
+    // Just into the next second (no tick ran, so the place is the same): 0.9 s to the next tick and two more.
+    t.clock.advance(400)
+    expect(json(await queueStatus(t, users[4]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 3 })
+  })
+
   it('when a crowd near the front asks, then each is told to come back within ±20% of one wait, not all in step', async () => {
     const { concertId } = await createConcert(t)
     const fans = await queuedFans(t, concertId, 6)
