@@ -204,6 +204,10 @@ export class QueueService {
     this.local = parts.local
     this.health = parts.health
     parts.metrics.registerQueueGauges(() => this.figuresOfLiveConcerts())
+    // A change made through another process, read as it commits: the next poll here counts on it.
+    this.settings.onChange((concertId) => {
+      for (const id of concertId === undefined ? this.#contexts.keys() : [concertId]) this.forgetPollContext(id)
+    })
   }
 
   /**
@@ -357,10 +361,14 @@ export class QueueService {
 
   private async apply(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     const settings = await this.settings.update(concertId, patch)
-    // This process's polls see the change at once; the others' within a tick.
+    // This process's polls see the change at once; the others' as they hear of it (settings.ts).
+    this.forgetPollContext(concertId)
+    return settings
+  }
+
+  private forgetPollContext(concertId: string) {
     this.#contextLoads.invalidate(concertId)
     this.#contexts.delete(concertId)
-    return settings
   }
 
   /**

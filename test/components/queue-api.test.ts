@@ -1,6 +1,18 @@
-import { describe, expect, it } from 'vitest'
-import { admin, admitTick, createConcert, createUser, joinQueue, json, queuedFans, queueStatus, sharedTestApp } from '../support/app.js'
-import { deploymentTargets } from '../support/stores.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  admin,
+  admitTick,
+  createConcert,
+  createUser,
+  joinQueue,
+  json,
+  queuedFans,
+  queueStatus,
+  sharedTestApp,
+  startTestApps,
+  type TestApp,
+} from '../support/app.js'
+import { deploymentTargets, postgresRedisTarget, postgresTarget, storesOf } from '../support/stores.js'
 
 describe.each(deploymentTargets)('waiting room API on $name', (target) => {
   const t = sharedTestApp(target, { QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000', QUEUE_MAX_ACTIVE: '3' })
@@ -313,5 +325,30 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       expect(missing.statusCode).toBe(404)
       expect(json(await t.app.inject({ url, headers: admin })).config).toMatchObject({ paused: false, admitPerTick: 2 })
     })
+  })
+})
+
+describe.each(storesOf(postgresTarget, postgresRedisTarget))('wait estimates across two processes on $name', (target) => {
+  let a: TestApp
+  let b: TestApp
+  beforeAll(async () => {
+    const apps = await startTestApps(target, 2, { QUEUE_STRATEGY: 'rate', QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000' })
+    a = apps[0]!
+    b = apps[1]!
+  })
+  afterAll(async () => {
+    await a.app.close()
+    await b.app.close()
+  })
+
+  it('when the operator changes the rate through one process, then the other counts on it from its next answers, not a tick later', async () => {
+    const { concertId } = await createConcert(a)
+    const last = (await queuedFans(a, concertId, 9))[8]!
+    b.clock.advance(1000 - (b.clock.now() % 1000))
+    // 2 a tick: the ninth goes in the fifth tick from now.
+    expect(json(await queueStatus(b, last.queueToken))).toMatchObject({ position: 9, etaSeconds: 5 })
+    await a.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { admitPerTick: 9 } })
+    // b's clock stands still, so no tick's re-read of the settings is due there: only hearing of the change moves its estimate.
+    await expect.poll(async () => json(await queueStatus(b, last.queueToken)).etaSeconds).toBe(1)
   })
 })
