@@ -22,6 +22,7 @@ import { RedisCache } from './platform/cache/redis-cache.js'
 import { type Clock, systemClock } from './platform/clock.js'
 import { type DatabaseHandle, type Db, openDatabase } from './platform/db/database.js'
 import { migrateToLatest } from './platform/db/migrate.js'
+import { type Listening, listen } from './platform/db/notifications.js'
 import { registerCompression } from './platform/http/compression.js'
 import { healthRoutes, installRequestMetrics, metricsRoutes } from './platform/http/health.js'
 import { installLifecycle, type Lifecycle } from './platform/http/lifecycle.js'
@@ -46,7 +47,7 @@ import { OwedEnds } from './queue/owed-ends.js'
 import { RedisQueueStore } from './queue/redis-store.js'
 import { queueRoutes } from './queue/routes.js'
 import { QueueService } from './queue/service.js'
-import { QueueSettingsService } from './queue/settings.js'
+import { QueueSettingsService, SETTINGS_CHANGED_CHANNEL } from './queue/settings.js'
 import type { QueueStore } from './queue/store.js'
 import { QueueTokens } from './queue/tokens.js'
 import { ReservationRepository } from './reservation/repository.js'
@@ -107,6 +108,7 @@ interface Components extends Stores {
   presale: PresaleCodes
   queueStore: QueueStore
   usedSolutions: UsedSolutions
+  queueSettings: QueueSettingsService
   gate: QueueGate
   queue: QueueService
   reservations: ReservationService
@@ -115,6 +117,8 @@ interface Components extends Stores {
   payments: PaymentService
   refunds: RefundService
   events: Events
+  /** On PostgreSQL: how this process hears of another's change of queue settings as it commits. */
+  settingsChanges?: Listening
 }
 
 declare module 'fastify' {
@@ -193,7 +197,7 @@ async function openComponents({
       await onOwnConnection(config, database, (db) =>
         seedDemoData({ repository: components.catalogRepository, catalog: components.catalog, clock }, db),
       )
-    return components
+    return { ...components, settingsChanges: listenForSettingsChanges(config, components.queueSettings) }
   } catch (err) {
     await nats?.close()
     redis?.disconnect()
@@ -284,7 +288,7 @@ function compose(stores: Stores): Components {
   const refunds = new RefundService({ repository: paymentRepository, catalog, reservations, idempotency, clock })
   const parts = { signer, accessTokens, users, catalogRepository, catalog, inventory, presale, queueStore, usedSolutions, gate, queue }
   const events = new Events({ db, clock, settings: config.webhooks, metrics, resolve: stores.resolve, nats: stores.nats, log: stores.log })
-  return { ...stores, ...parts, reservations, wallet, idempotency, payments, refunds, events }
+  return { ...stores, ...parts, queueSettings, reservations, wallet, idempotency, payments, refunds, events }
 }
 
 /** The background loops. None is needed for correctness: every deadline is checked where it is read. */
@@ -327,8 +331,19 @@ async function registerRoutes(app: App, c: Components, { draining }: Lifecycle) 
   await webRoutes(app, {})
 }
 
+/**
+ * Every process reads a change of queue settings as it commits, so its wait estimates follow a new
+ * rate from its next answer (the embedded database has one process, which reads its own changes).
+ */
+function listenForSettingsChanges(config: Config, settings: QueueSettingsService): Listening | undefined {
+  if (!config.databaseUrl) return undefined
+  const hear = { notified: (concertId: string) => void settings.changed(concertId), connected: () => void settings.changed() }
+  return listen(config.databaseUrl, SETTINGS_CHANGED_CHANNEL, hear, config.dbTimeoutMs)
+}
+
 /** NATS, Redis, then the database, once requests in flight have finished and the relay has stopped. */
-async function closeStores({ nats, redis, database }: Components) {
+async function closeStores({ nats, redis, database, settingsChanges }: Components) {
+  await settingsChanges?.close()
   await nats?.close()
   await redis?.quit().catch(() => redis?.disconnect())
   await database.close()

@@ -143,6 +143,25 @@ const DECISION_IN_FORCE_MS = 5 * ADAPTIVE_WINDOW_MS
 
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value))
 
+/** Admissions per second while the tick rate limits admission. */
+const tickRate = (s: QueueSettings) => (s.admitPerTick * 1000) / s.tickMs
+
+/**
+ * The wait of the fan at `position`, in whole seconds, nearest (at least 1). While the tick rate
+ * sets the pace, admission comes in steps at the start of each tick window (floor(now / tickMs)):
+ * the fan's turn is the ceil(position / admitPerTick)-th tick from now, the first at the next
+ * window's start. Counting whole ticks from now instead promises up to a tick too late, half a
+ * tick on average, so fans would be admitted before the time they were told. Where slots coming
+ * free set the pace, the position over the pace.
+ */
+function waitSeconds(position: number, perSecond: number, s: QueueSettings, now: number): number {
+  const ms =
+    s.strategy !== 'cap' && perSecond === tickRate(s)
+      ? s.tickMs - (now % s.tickMs) + (Math.ceil(position / s.admitPerTick) - 1) * s.tickMs
+      : (position / perSecond) * 1000
+  return Math.max(1, Math.round(ms / 1000))
+}
+
 /** A wait told to a crowd, spread by ±20%, so fans told the same wait do not come back in step. */
 const spread = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4))
 
@@ -187,6 +206,10 @@ export class QueueService {
     this.local = parts.local
     this.health = parts.health
     parts.metrics.registerQueueGauges(() => this.figuresOfLiveConcerts())
+    // A change made through another process, read as it commits: the next poll here counts on it.
+    this.settings.onChange((concertId) => {
+      for (const id of concertId === undefined ? this.#contexts.keys() : [concertId]) this.forgetPollContext(id)
+    })
   }
 
   /**
@@ -288,7 +311,8 @@ export class QueueService {
   private async loadPollContext(concertId: string): Promise<PollContext> {
     const now = this.clock.now()
     const concert = await this.concert(concertId)
-    const settings = await this.settings.of(concertId)
+    // The rate in force: an adaptive decision counts from the store at once, its copy in the settings behind it.
+    const settings = await this.inForce(concertId, await this.settings.of(concertId), now)
     const inventory = await this.inventory.left(concertId)
     const perSecond = await this.admissionRate(concertId, now, settings)
     return { concert, settings, inventory, perSecond, loadedAt: now }
@@ -352,10 +376,14 @@ export class QueueService {
 
   private async apply(concertId: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
     const settings = await this.settings.update(concertId, patch)
-    // This process's polls see the change at once; the others' within a tick.
+    // This process's polls see the change at once; the others' as they hear of it (settings.ts).
+    this.forgetPollContext(concertId)
+    return settings
+  }
+
+  private forgetPollContext(concertId: string) {
     this.#contextLoads.invalidate(concertId)
     this.#contexts.delete(concertId)
-    return settings
   }
 
   /**
@@ -527,7 +555,7 @@ export class QueueService {
       pollBeforeMs = keepPlaceMs(settings)
     } else {
       position = state.position
-      etaSeconds = Math.ceil(state.position / perSecond)
+      etaSeconds = waitSeconds(state.position, perSecond, settings, now)
       // Near the front, ask often; far back, rarely — but always before the idle limit.
       pollAfterMs = spread(clamp(Math.floor((etaSeconds * 1000) / 4), MIN_POLL_MS, pollCap))
       pollBeforeMs = keepPlaceMs(settings)
@@ -555,7 +583,7 @@ export class QueueService {
    * OBSERVED_PACE_MS, else estimated as the slots turning over once per idle period.
    */
   private async admissionRate(concertId: string, now: number, s: QueueSettings): Promise<number> {
-    const perTick = (s.admitPerTick * 1000) / s.tickMs
+    const perTick = tickRate(s)
     if (s.strategy === 'rate') return perTick
     const recent = await this.local.get(recentKey(concertId), RECENT_TTL_MS, () => this.store.recentAdmissions(concertId, now))
     if (s.strategy === 'hybrid' && recent.active + s.admitPerTick <= s.maxActive) return perTick

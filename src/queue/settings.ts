@@ -65,11 +65,18 @@ export interface QueueSettingsTables {
 /** How often a process re-reads the operators' changes at most, and at least once a tick. */
 const MAX_REFRESH_MS = 1000
 
+/** The PostgreSQL channel a change is announced on as it commits, with the concert's id. */
+export const SETTINGS_CHANGED_CHANNEL = 'queue_settings_changed'
+
 /**
  * The deployment's queue settings with the operators' per-concert changes, kept in the database
- * and re-read by every process at least once a tick, so a change reaches all of them.
+ * and re-read by every process at least once a tick, so a change reaches all of them. On
+ * PostgreSQL each change is also announced as it commits (SETTINGS_CHANGED_CHANNEL): a process
+ * that listens (`changed`) reads it at once, and what it derived from the settings, such as the
+ * wait estimates, follows the new rate from the next answer rather than a tick later.
  */
 export class QueueSettingsService {
+  readonly #listeners: ((concertId: string | undefined) => void)[] = []
   #patches = new Map<string, QueueSettingsPatch>()
   /** Effective settings per concert, rebuilt after each refresh: the hot paths only look up. */
   #effective = new Map<string, QueueSettings>()
@@ -108,6 +115,22 @@ export class QueueSettingsService {
   /** The defaults with a concert's changes over them, `adaptive` field by field. */
   private merged(patch: QueueSettingsPatch | undefined): QueueSettings {
     return { ...this.defaults, ...patch, adaptive: { ...this.defaults.adaptive, ...patch?.adaptive } }
+  }
+
+  /** Hears of every announced change once it is read (`changed`), this process's own included (`concertId` undefined: any). */
+  onChange(listener: (concertId: string | undefined) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  /**
+   * A change was announced (a concert's, or undefined: any may have been missed while not
+   * listening): read the settings again, then tell the listeners. A read already under way may
+   * have begun before the change committed, so once it is done a second one follows.
+   */
+  async changed(concertId?: string): Promise<void> {
+    await this.refresh().catch(() => undefined)
+    await this.refresh().catch(() => undefined)
+    for (const listener of this.#listeners) listener(concertId)
   }
 
   /** Re-reads every change once the last read is `refreshMs` old: what a tick needs, and no more often. */
@@ -151,6 +174,7 @@ export class QueueSettingsService {
         throw badRequest('adaptive', `minAdmitPerTick (${minAdmitPerTick}) must not be above maxAdmitPerTick (${maxAdmitPerTick})`)
       }
       await recordEvent(trx, 'queue.settings_changed', { concertId, ...this.merged(row.patch) }, updatedAt)
+      await sql`select pg_notify(${SETTINGS_CHANGED_CHANNEL}, ${concertId})`.execute(trx)
     })
     // A read that started before this write must not answer for it.
     this.#loading.invalidate('settings')

@@ -1,6 +1,18 @@
-import { describe, expect, it } from 'vitest'
-import { admin, admitTick, createConcert, createUser, joinQueue, json, queuedFans, queueStatus, sharedTestApp } from '../support/app.js'
-import { deploymentTargets } from '../support/stores.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  admin,
+  admitTick,
+  createConcert,
+  createUser,
+  joinQueue,
+  json,
+  queuedFans,
+  queueStatus,
+  sharedTestApp,
+  startTestApps,
+  type TestApp,
+} from '../support/app.js'
+import { deploymentTargets, postgresRedisTarget, postgresTarget, storesOf } from '../support/stores.js'
 
 describe.each(deploymentTargets)('waiting room API on $name', (target) => {
   const t = sharedTestApp(target, { QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000', QUEUE_MAX_ACTIVE: '3' })
@@ -76,6 +88,19 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
     await t.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { admitPerTick: 5 } })
     t.clock.advanceSeconds(1)
     expect(json(await queueStatus(t, users[8]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 1 })
+  })
+
+  it('when a fan asks partway through a tick, then the wait estimate counts to the tick that admits them, to the nearest second', async () => {
+    const { concertId } = await createConcert(t)
+    await t.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { maxActive: 1000 } })
+    const users = await queuedFans(t, concertId, 5)
+    // 2 a tick at the start of each second: the fifth in line goes in the third tick from now.
+    t.clock.advance(1000 - (t.clock.now() % 1000) + 700)
+    // 0.3 s to the next tick and two more: 2.3 s, not three whole ticks.
+    expect(json(await queueStatus(t, users[4]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 2 })
+    // Just into the next second (no tick ran, so the place is the same): 0.9 s to the next tick and two more.
+    t.clock.advance(400)
+    expect(json(await queueStatus(t, users[4]!.queueToken))).toMatchObject({ position: 5, etaSeconds: 3 })
   })
 
   it('when a crowd near the front asks, then each is told to come back within ±20% of one wait, not all in step', async () => {
@@ -300,5 +325,30 @@ describe.each(deploymentTargets)('waiting room API on $name', (target) => {
       expect(missing.statusCode).toBe(404)
       expect(json(await t.app.inject({ url, headers: admin })).config).toMatchObject({ paused: false, admitPerTick: 2 })
     })
+  })
+})
+
+describe.each(storesOf(postgresTarget, postgresRedisTarget))('wait estimates across two processes on $name', (target) => {
+  let a: TestApp
+  let b: TestApp
+  beforeAll(async () => {
+    const apps = await startTestApps(target, 2, { QUEUE_STRATEGY: 'rate', QUEUE_ADMIT_PER_TICK: '2', QUEUE_TICK_MS: '1000' })
+    a = apps[0]!
+    b = apps[1]!
+  })
+  afterAll(async () => {
+    await a.app.close()
+    await b.app.close()
+  })
+
+  it('when the operator changes the rate through one process, then the other counts on it from its next answers, not a tick later', async () => {
+    const { concertId } = await createConcert(a)
+    const last = (await queuedFans(a, concertId, 9))[8]!
+    b.clock.advance(1000 - (b.clock.now() % 1000))
+    // 2 a tick: the ninth goes in the fifth tick from now.
+    expect(json(await queueStatus(b, last.queueToken))).toMatchObject({ position: 9, etaSeconds: 5 })
+    await a.app.inject({ method: 'PATCH', url: `/v1/admin/concerts/${concertId}/queue`, headers: admin, payload: { admitPerTick: 9 } })
+    // b's clock stands still, so no tick's re-read of the settings is due there: only hearing of the change moves its estimate.
+    await expect.poll(async () => json(await queueStatus(b, last.queueToken)).etaSeconds).toBe(1)
   })
 })

@@ -1,0 +1,64 @@
+import pg from 'pg'
+
+/** How long a lost listening connection waits before it is opened again. */
+const RECONNECT_MS = 1000
+
+export interface Listening {
+  close(): Promise<void>
+}
+
+/**
+ * Listens on a PostgreSQL channel, on a connection of its own, and hears the payload of every
+ * NOTIFY sent on it, from any process, the moment its transaction commits. A connection that
+ * fails or is lost is opened again every RECONNECT_MS; `connected` is told each time one is
+ * listening, so the caller catches up on what it may have missed in between.
+ */
+export function listen(
+  databaseUrl: string,
+  channel: string,
+  hear: { notified(payload: string): void; connected(): void },
+  timeoutMs: number,
+): Listening {
+  let client: pg.Client | undefined
+  let retry: NodeJS.Timeout | undefined
+  let closed = false
+
+  const again = (lost: pg.Client) => {
+    if (closed || client !== lost) return
+    client = undefined
+    lost.end().catch(() => undefined)
+    retry = setTimeout(open, RECONNECT_MS)
+  }
+  const open = async () => {
+    if (closed) return
+    const c = new pg.Client({
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      keepAlive: true,
+    })
+    client = c
+    c.on('error', () => again(c))
+    c.on('end', () => again(c))
+    c.on('notification', ({ channel: on, payload }) => {
+      if (on === channel && payload !== undefined) hear.notified(payload)
+    })
+    try {
+      await c.connect()
+      await c.query(`listen ${pg.escapeIdentifier(channel)}`)
+      if (client === c) hear.connected()
+    } catch {
+      again(c)
+    }
+  }
+  void open()
+  return {
+    async close() {
+      closed = true
+      clearTimeout(retry)
+      // A stalled server never answers the goodbye: wait for it no longer than for a statement.
+      const bounded = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())
+      await Promise.race([client?.end().catch(() => undefined), bounded])
+    },
+  }
+}
