@@ -1,13 +1,16 @@
 /**
  * `npm run bench:spike`: the on-sale spike. SPIKE_FANS fans (50,000) join one concert within
  * SPIKE_JOIN_S seconds (10), arriving at an even pace, and each polls its status at the
- * `pollAfterMs` it is told until it is admitted. Admission runs at SPIKE_ADMIT_PER_S (the rate
- * strategy, one tick a second). Prints join and poll latencies, the admissions per second the
- * operators' figures show against the configured rate, and errors (which must be 0).
+ * `pollAfterMs` it is told until it is admitted. SPIKE_PROCESSES service processes (2) share one
+ * database and Redis, and every request goes to the next of them in turn, as a load balancer
+ * spreads them. The venue has a seat for every fan, so admission is bounded by its rate alone:
+ * SPIKE_ADMIT_PER_S (the rate strategy, one tick a second). Prints join and poll latencies, the
+ * admissions per second the operators' figures show against the configured rate, and errors
+ * (which must be 0).
  *
  *   BENCH_REDIS_URL (local Redis; empty: the waiting room in the database)
  *   BENCH_DATABASE_URL (local test database, fresh schema)
- *   SPIKE_FANS (50000)  SPIKE_JOIN_S (10)  SPIKE_ADMIT_PER_S (2500)
+ *   SPIKE_FANS (50000)  SPIKE_JOIN_S (10)  SPIKE_ADMIT_PER_S (2500)  SPIKE_PROCESSES (2)
  */
 import { randomBytes } from 'node:crypto'
 import { systemClock } from '../src/platform/clock.js'
@@ -19,6 +22,7 @@ import { spikeTable } from './tables.js'
 const FANS = Number(process.env.SPIKE_FANS ?? 50_000)
 const JOIN_S = Number(process.env.SPIKE_JOIN_S ?? 10)
 const ADMIT_PER_S = Number(process.env.SPIKE_ADMIT_PER_S ?? 2500)
+const PROCESSES = Number(process.env.SPIKE_PROCESSES ?? 2)
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const AUTH_SECRET = randomBytes(32).toString('base64url')
 const ADMIN_KEY = randomBytes(16).toString('hex')
@@ -35,9 +39,11 @@ const attempt = (url: string, method: string, path: string, headers: Record<stri
 
 async function main() {
   const store = REDIS_URL ? 'postgres+redis' : 'postgres'
-  console.log(`stagedoor spike — ${FANS} fans within ${JOIN_S} s, admission ${ADMIT_PER_S}/s, ${store} — ${machine()}`)
+  console.log(
+    `stagedoor spike — ${FANS} fans within ${JOIN_S} s, admission ${ADMIT_PER_S}/s, ${store}, ${PROCESSES} process(es) — ${machine()}`,
+  )
   const schema = await freshSchema()
-  const server = await startServer({
+  const env = {
     DATABASE_URL: schema.url,
     ...(REDIS_URL ? { REDIS_URL } : {}),
     AUTH_SECRET,
@@ -48,8 +54,13 @@ async function main() {
     QUEUE_ACTIVE_MAX_S: '7200',
     // Production limits, set high enough for one load generator's address.
     RATE_JOIN_PER_MIN: '1000000',
-  })
-  const url = server.url
+  }
+  const servers = [await startServer(env)]
+  for (let n = 1; n < PROCESSES; n++) servers.push(await startServer(env))
+  const url = servers[0]!.url
+  /** The next process in turn, as a load balancer spreads requests. */
+  let turn = 0
+  const next = () => servers[turn++ % servers.length]!.url
   const admin = { 'x-admin-key': ADMIN_KEY }
   const joinMs: number[] = []
   const pollMs: number[] = []
@@ -60,7 +71,7 @@ async function main() {
     const startsAt = new Date(Date.now() + 30 * 86_400_000).toISOString()
     await call(url, 'POST', `/v1/admin/concerts/${concert.concertId}/schedules`, admin, {
       startsAt,
-      sections: [{ name: 'A', rows: 10, seatsPerRow: 100, price: 50_000 }],
+      sections: [{ name: 'A', rows: Math.ceil(FANS / 100), seatsPerRow: 100, price: 50_000 }],
     })
     await call(url, 'PATCH', `/v1/admin/concerts/${concert.concertId}/queue`, admin, {
       strategy: 'rate',
@@ -89,7 +100,7 @@ async function main() {
     }
     const poll = async (fan: Fan) => {
       const at = performance.now()
-      const res = await attempt(url, 'GET', '/v1/queue/status', { 'queue-token': fan.token! })
+      const res = await attempt(next(), 'GET', '/v1/queue/status', { 'queue-token': fan.token! })
       pollMs.push(performance.now() - at)
       if (res.status !== 200) return fail(`poll ${res.status} ${JSON.stringify(res.body)}`)
       if (res.body.status === 'ACTIVE') return admit(fan)
@@ -98,7 +109,7 @@ async function main() {
     }
     const join = async (fan: Fan) => {
       const at = performance.now()
-      const res = await attempt(url, 'POST', `/v1/concerts/${concert.concertId}/queue`, { authorization: fan.bearer })
+      const res = await attempt(next(), 'POST', `/v1/concerts/${concert.concertId}/queue`, { authorization: fan.bearer })
       joinMs.push(performance.now() - at)
       if (res.status !== 201) return fail(`join ${res.status} ${JSON.stringify(res.body)}`)
       fan.token = res.body.token
@@ -106,11 +117,11 @@ async function main() {
       setTimeout(() => void poll(fan), res.body.pollAfterMs)
     }
     // Arrivals at an even pace: every 10 ms, the fans due by then set off.
-    let next = 0
+    let arrived = 0
     const arrivals = setInterval(() => {
       const due = Math.min(FANS, Math.floor((elapsed() / (JOIN_S * 1000)) * FANS))
-      while (next < due) void join(fans[next++]!)
-      if (next >= FANS) clearInterval(arrivals)
+      while (arrived < due) void join(fans[arrived++]!)
+      if (arrived >= FANS) clearInterval(arrivals)
     }, 10)
     // The operators' view once a second: how many are active and waiting.
     const sampler = setInterval(async () => {
@@ -131,6 +142,7 @@ async function main() {
     const polls = sorted(pollMs)
     const summary = {
       store,
+      processes: PROCESSES,
       fans: FANS,
       joinWindowS: JOIN_S,
       joinsPerS: Number((FANS / JOIN_S).toFixed(0)),
@@ -153,7 +165,7 @@ async function main() {
     if (errors.length > 0) process.exitCode = 1
   } finally {
     await closeClients()
-    await server.stop()
+    await Promise.all(servers.map((s) => s.stop()))
     await schema.drop()
   }
 }

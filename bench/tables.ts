@@ -46,6 +46,8 @@ interface SelloutFigures {
 
 interface SpikeFigures {
   store: string
+  /** Service processes sharing the load (runs before it was counted had one). */
+  processes?: number
   fans: number
   joinWindowS: number
   joinsPerS: number
@@ -200,9 +202,9 @@ export function selloutTable(r: SelloutFigures): string {
 
 export function spikeTable(r: SpikeFigures): string {
   return [
-    '| store | fans | joins/s | join p50 | join p99 | polls (per fan) | poll p50 | poll p99 | admitted/s (configured) | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${r.store} | ${r.fans} | ${r.joinsPerS} | ${r.joinP50Ms} ms | ${r.joinP99Ms} ms | ${r.polls} (${r.pollsPerFan}) | ${r.pollP50Ms} ms | ${r.pollP99Ms} ms | ${r.admittedPerS} (${r.configuredAdmitPerS}) | ${r.errors} |`,
+    '| store | processes | fans | joins/s | join p50 | join p99 | polls (per fan) | poll p50 | poll p99 | admitted/s (configured) | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${r.store} | ${r.processes ?? 1} | ${r.fans} | ${r.joinsPerS} | ${r.joinP50Ms} ms | ${r.joinP99Ms} ms | ${r.polls} (${r.pollsPerFan}) | ${r.pollP50Ms} ms | ${r.pollP99Ms} ms | ${r.admittedPerS} (${r.configuredAdmitPerS}) | ${r.errors} |`,
   ].join('\n')
 }
 
