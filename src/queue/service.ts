@@ -227,15 +227,16 @@ export class QueueService {
     limit?: JoinLimit,
   ): Promise<{ created: boolean; status: QueueStatus }> {
     const concert = await this.concert(concertId)
+    // The rest of the concert's side as a status poll reads it: from memory, with the rate in force.
+    const context = await this.pollContext(concertId)
+    const { settings, inventory } = context
     const now = this.clock.now()
     if (concert.queueOpensAt && now < concert.queueOpensAt.getTime()) {
       throw new AppError('QUEUE_NOT_OPEN', `the queue opens at ${concert.queueOpensAt.toISOString()}`, {
         queueOpensAt: concert.queueOpensAt.toISOString(),
       })
     }
-    const inventory = await this.inventory.left(concertId)
     if (inventory.soldOut) throw new AppError('SOLD_OUT', 'every seat of this concert is sold')
-    const settings = await this.settings.of(concertId)
     const pow = concert.joinChallenge === 'pow'
     const presale = needsPresaleCode(concert, now)
     const proofs = pow || presale
@@ -248,8 +249,6 @@ export class QueueService {
       joined = await this.store.join(concertId, userId, newId('qt', now), key, now, settings, proofs ? undefined : limit)
     }
     const token = this.tokens.issue({ userId, concertId, tokenId: joined.tokenId, orderKey: joined.orderKey, joinedAt: joined.joinedAt })
-    const perSecond = await this.admissionRate(concertId, now, settings)
-    const context = { concert, settings, inventory, perSecond, loadedAt: now }
     return { created: joined.created, status: this.view(token, context, joined.state, now) }
   }
 
