@@ -26,6 +26,9 @@ interface Tally<L extends string> {
  * hot paths are plain numbers that a scrape adds to their counters, so a request does no label
  * hashing.
  */
+/** How long a scrape waits for the outbox lag: the database answers it in milliseconds when well. */
+const OUTBOX_LAG_WAIT_MS = 500
+
 export class Metrics {
   readonly registry = new Registry()
   readonly #tallies = new Map<Counter<string>, Map<string, Tally<string>>>()
@@ -155,16 +158,23 @@ export class Metrics {
 
   /**
    * The outbox lag, read at each scrape from the time of the oldest event not yet out, against
-   * `now`. The events component registers it as it is built, once.
+   * `now`. The events component registers it as it is built, once. A scrape waits for the read
+   * at most OUTBOX_LAG_WAIT_MS: while the database stalls or fails, the gauge keeps its last value
+   * and the scrape answers with everything else, which is when an operator needs it most.
    */
   registerOutboxLag(oldestUndelivered: () => Promise<Date | undefined>, now: () => number): void {
     const lag = new Gauge({
       name: 'stagedoor_outbox_lag_seconds',
-      help: 'Age of the oldest event not yet out: not numbered yet, or with a webhook delivery still pending; 0 when none',
+      help: 'Age of the oldest event not yet out: not numbered yet, or with a webhook delivery still pending; 0 when none (its last value while the database does not answer)',
       registers: [this.registry],
       collect: async () => {
-        const at = await oldestUndelivered()
-        lag.set(at === undefined ? 0 : Math.max(0, (now() - at.getTime()) / 1000))
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), OUTBOX_LAG_WAIT_MS)
+        })
+        const at = await Promise.race([oldestUndelivered(), late]).catch(() => 'late' as const)
+        clearTimeout(timer)
+        if (at !== 'late') lag.set(at === undefined ? 0 : Math.max(0, (now() - at.getTime()) / 1000))
       },
     })
   }

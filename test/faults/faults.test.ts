@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../src/platform/db/database.js'
 import {
+  admin,
   admittedFans,
   chargeBalance,
   createConcert,
@@ -129,6 +130,7 @@ describe('when PostgreSQL stalls behind a proxy', () => {
     const fans = await queuedFans(t, concertId, 3)
     // The admission loop has been running: it has read the concerts and settings before the stall.
     await t.app.components.queue.tick()
+    expect((await t.app.inject({ url: '/metrics', headers: admin })).body).toMatch(/^stagedoor_outbox_lag_seconds \d/m)
     proxy.stall()
     try {
       const balance = await timed(() => t.app.inject({ url: '/v1/me/balance', headers: fans[0]!.auth }))
@@ -137,6 +139,11 @@ describe('when PostgreSQL stalls behind a proxy', () => {
       const ready = await timed(() => t.app.inject({ url: '/ready' }))
       expect(problem(ready.result)).toMatchObject({ status: 503, code: 'DEPENDENCY_UNAVAILABLE' })
       expect(ready.ms).toBeLessThan(2500)
+      // The operator's scrape answers, the outbox lag at its last value, read before the stall.
+      const scrape = await timed(() => t.app.inject({ url: '/metrics', headers: admin }))
+      expect(scrape.result.statusCode).toBe(200)
+      expect(scrape.result.body).toMatch(/^stagedoor_outbox_lag_seconds \d/m)
+      expect(scrape.ms).toBeLessThan(2500)
       // The queue lives in Redis: fans keep their places and admission goes on, on the last settings known.
       expect(json(await queueStatus(t, fans[2]!.queueToken))).toMatchObject({ status: 'WAITING', position: 2 })
       t.clock.advance(t.config.queue.tickMs)
