@@ -17,12 +17,13 @@ import { RefundService } from './payment/refunds.js'
 import { PaymentRepository } from './payment/repository.js'
 import { paymentRoutes } from './payment/routes.js'
 import { PaymentService } from './payment/service.js'
+import { AnnouncedCache } from './platform/cache/announced-cache.js'
 import { type Cache, LocalCache } from './platform/cache/cache.js'
 import { RedisCache } from './platform/cache/redis-cache.js'
 import { type Clock, systemClock } from './platform/clock.js'
 import { type DatabaseHandle, type Db, openDatabase } from './platform/db/database.js'
 import { migrateToLatest } from './platform/db/migrate.js'
-import { type Listening, listen } from './platform/db/notifications.js'
+import { type Listening, listen, notify } from './platform/db/notifications.js'
 import { registerCompression } from './platform/http/compression.js'
 import { healthRoutes, installRequestMetrics, metricsRoutes } from './platform/http/health.js'
 import { installLifecycle, type Lifecycle } from './platform/http/lifecycle.js'
@@ -117,8 +118,13 @@ interface Components extends Stores {
   payments: PaymentService
   refunds: RefundService
   events: Events
-  /** On PostgreSQL: how this process hears of another's change of queue settings as it commits. */
-  settingsChanges?: Listening
+  /** On PostgreSQL without Redis: the shared cache, whose invalidations every process hears. */
+  announcedCache: AnnouncedCache | undefined
+  /**
+   * On PostgreSQL: how this process hears of another's changes as they commit (queue settings;
+   * without Redis, the shared cache's invalidations too).
+   */
+  listening?: Listening[]
 }
 
 declare module 'fastify' {
@@ -197,7 +203,7 @@ async function openComponents({
       await onOwnConnection(config, database, (db) =>
         seedDemoData({ repository: components.catalogRepository, catalog: components.catalog, clock }, db),
       )
-    return { ...components, settingsChanges: listenForSettingsChanges(config, components.queueSettings) }
+    return { ...components, listening: listenForChanges(config, components) }
   } catch (err) {
     await nats?.close()
     redis?.disconnect()
@@ -214,7 +220,8 @@ function compose(stores: Stores): Components {
   const { config, clock, metrics, database, redis, redisPrefix } = stores
   const { db } = database
   const local = new LocalCache(clock, metrics)
-  const shared: Cache = redis ? new RedisCache({ redis, clock, metrics, prefix: redisPrefix }) : local
+  const announcedCache = !redis && config.databaseUrl ? new AnnouncedCache(new LocalCache(clock, metrics), announceTo(db)) : undefined
+  const shared: Cache = redis ? new RedisCache({ redis, clock, metrics, prefix: redisPrefix }) : (announcedCache ?? local)
 
   const signer = new TokenSigner(config.authSecret, clock)
   const userRepository = new UserRepository(db)
@@ -288,7 +295,7 @@ function compose(stores: Stores): Components {
   const refunds = new RefundService({ repository: paymentRepository, catalog, reservations, idempotency, clock })
   const parts = { signer, accessTokens, users, catalogRepository, catalog, inventory, presale, queueStore, usedSolutions, gate, queue }
   const events = new Events({ db, clock, settings: config.webhooks, metrics, resolve: stores.resolve, nats: stores.nats, log: stores.log })
-  return { ...stores, ...parts, queueSettings, reservations, wallet, idempotency, payments, refunds, events }
+  return { ...stores, ...parts, queueSettings, reservations, wallet, idempotency, payments, refunds, events, announcedCache }
 }
 
 /** The background loops. None is needed for correctness: every deadline is checked where it is read. */
@@ -335,15 +342,29 @@ async function registerRoutes(app: App, c: Components, { draining }: Lifecycle) 
  * Every process reads a change of queue settings as it commits, so its wait estimates follow a new
  * rate from its next answer (the embedded database has one process, which reads its own changes).
  */
-function listenForSettingsChanges(config: Config, settings: QueueSettingsService): Listening | undefined {
-  if (!config.databaseUrl) return undefined
-  const hear = { notified: (concertId: string) => void settings.changed(concertId), connected: () => void settings.changed() }
-  return listen(config.databaseUrl, SETTINGS_CHANGED_CHANNEL, hear, config.dbTimeoutMs)
+function listenForChanges(config: Config, { queueSettings, announcedCache }: Omit<Components, 'listening'>): Listening[] {
+  if (!config.databaseUrl) return []
+  const settings = { notified: (concertId: string) => void queueSettings.changed(concertId), connected: () => void queueSettings.changed() }
+  const listening = [listen(config.databaseUrl, SETTINGS_CHANGED_CHANNEL, settings, config.dbTimeoutMs)]
+  if (announcedCache) {
+    const cache = {
+      notified: (keys: string) => void announcedCache.heard(keys.split('\n')),
+      connected: () => void announcedCache.forgetAll(),
+    }
+    listening.push(listen(config.databaseUrl, CACHE_INVALIDATED_CHANNEL, cache, config.dbTimeoutMs))
+  }
+  return listening
 }
 
+/** Where the shared cache's invalidations are announced, without Redis. */
+const CACHE_INVALIDATED_CHANNEL = 'cache_invalidated'
+
+/** Announces invalidated keys to every process, in one NOTIFY (keys hold no line breaks). */
+const announceTo = (db: Db) => (keys: string[]) => notify(db, CACHE_INVALIDATED_CHANNEL, keys.join('\n'))
+
 /** NATS, Redis, then the database, once requests in flight have finished and the relay has stopped. */
-async function closeStores({ nats, redis, database, settingsChanges }: Components) {
-  await settingsChanges?.close()
+async function closeStores({ nats, redis, database, listening = [] }: Components) {
+  await Promise.all(listening.map((l) => l.close()))
   await nats?.close()
   await redis?.quit().catch(() => redis?.disconnect())
   await database.close()

@@ -1,11 +1,24 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { AnnouncedCache } from '../../src/platform/cache/announced-cache.js'
 import { LocalCache } from '../../src/platform/cache/cache.js'
 import { RedisCache } from '../../src/platform/cache/redis-cache.js'
 import type { App } from '../../src/platform/http/types.js'
 import { Metrics } from '../../src/platform/metrics.js'
 import { connectRedis, type RedisClient } from '../../src/platform/redis/client.js'
-import { admittedFans, createConcert, type Fan, holdSeat, json, seatMap, startTestApps, type TestApp } from '../support/app.js'
+import {
+  admin,
+  admittedFans,
+  createConcert,
+  createUser,
+  type Fan,
+  holdSeat,
+  joinQueue,
+  json,
+  seatMap,
+  startTestApps,
+  type TestApp,
+} from '../support/app.js'
 import { ManualClock } from '../support/clock.js'
 import { postgresRedisTarget, postgresTarget, REDIS_URL } from '../support/stores.js'
 
@@ -59,6 +72,24 @@ describe('the caches themselves', () => {
     expect(second.calls()).toBe(1)
     // The stale load was not kept: a third read loads neither again nor the stale value.
     expect(await cache.get('k', 60_000, async () => ({ calls: -1 }))).toEqual({ calls: 1 })
+  })
+
+  it('when a cache without Redis is invalidated, then the keys kept longer than a second are announced, in one announcement, and heard ones are dropped', async () => {
+    const announced: string[][] = []
+    const cache = new AnnouncedCache(new LocalCache(new ManualClock(), new Metrics()), async (keys) => {
+      announced.push(keys)
+    })
+    await cache.get('concert:c1', 30_000, async () => 1)
+    await cache.get('taken:c1', 1000, async () => 2)
+    await cache.invalidate('concert:c1', 'taken:c1', 'never-read:c1')
+    expect(announced).toEqual([['concert:c1', 'never-read:c1']])
+    await cache.invalidate('taken:c1')
+    expect(announced).toHaveLength(1)
+    await cache.get('concert:c2', 30_000, async () => 'old')
+    await cache.heard(['concert:c2'])
+    expect(await cache.get('concert:c2', 30_000, async () => 'new')).toBe('new')
+    await cache.forgetAll()
+    expect(await cache.get('concert:c2', 30_000, async () => 'newer')).toBe('newer')
   })
 
   it('when 100 readers in four processes miss one key in Redis, then it is loaded once for all', async () => {
@@ -134,6 +165,33 @@ describe.each([postgresTarget, postgresRedisTarget])('cached seat maps on $name,
     expect(['AVAILABLE', 'HELD']).toContain(other)
     instances[1]!.clock.advance(1001)
     expect(json(await seats(1, fans[1]![1]!)).seats[9].status).toBe('HELD')
+  })
+
+  it('when the operator opens a line on one instance, then the other lets fans join within a second, not when its cached concert expires', async () => {
+    instances = await startTestApps(target, 2)
+    const [a, b] = instances as [TestApp, TestApp]
+    b.clock.advance(a.clock.now() - b.clock.now())
+    const { concertId } = await createConcert(a, { queueOpensAt: new Date(a.clock.now() + 3_600_000).toISOString() })
+    const fan = await createUser(b)
+    const early = await joinQueue(b, concertId, fan.auth)
+    expect(early.statusCode).toBe(409)
+    expect(json(early).code).toBe('QUEUE_NOT_OPEN')
+    const opened = await a.app.inject({
+      method: 'PATCH',
+      url: `/v1/admin/concerts/${concertId}`,
+      headers: admin,
+      payload: { queueOpensAt: new Date(a.clock.now() - 60_000).toISOString() },
+    })
+    expect(opened.statusCode, opened.body).toBe(200)
+    // Each process may keep its own copy for a second; the concert's is cached for 30 s, which this clock never reaches.
+    b.clock.advance(1001)
+    let joined = await joinQueue(b, concertId, fan.auth)
+    // Without Redis the change is announced through PostgreSQL: heard a moment after it commits.
+    for (const started = performance.now(); joined.statusCode === 409 && performance.now() - started < 5000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      joined = await joinQueue(b, concertId, fan.auth)
+    }
+    expect(joined.statusCode, joined.body).toBe(201)
   })
 
   it('when a stale map shows a taken seat as free, then holding it still fails', async () => {

@@ -78,6 +78,11 @@ export class LocalCache implements Cache {
     return loaded as Promise<T>
   }
 
+  /** The keys held now. */
+  keys(): string[] {
+    return this.#entries.keys()
+  }
+
   async invalidate(...keys: string[]): Promise<void> {
     for (const key of keys) {
       this.#loads.invalidate(key)

@@ -1,4 +1,6 @@
+import { sql } from 'kysely'
 import pg from 'pg'
+import type { Db } from './database.js'
 
 /** How long a lost listening connection waits before it is opened again. */
 const RECONNECT_MS = 1000
@@ -61,4 +63,9 @@ export function listen(
       await Promise.race([client?.end().catch(() => undefined), bounded])
     },
   }
+}
+
+/** Sends a payload on a channel, to every process listening there (at once: no transaction holds it). */
+export async function notify(db: Db, channel: string, payload: string): Promise<void> {
+  await sql`select pg_notify(${channel}, ${payload})`.execute(db)
 }
