@@ -241,6 +241,13 @@ export async function inParallel<T>(items: T[], concurrency: number, fn: (item: 
 
 // undici's pooled client: far less client CPU per request than fetch, on a machine the client shares.
 const pools = new Map<string, Pool>()
+
+/** `call`s to `url` from now on share up to `connections` connections (128 unless set). */
+export function useConnections(url: string, connections: number) {
+  void pools.get(url)?.close()
+  pools.set(url, new Pool(url, { connections }))
+}
+
 export async function call(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
   let pool = pools.get(url)
   if (!pool) {
@@ -296,10 +303,10 @@ export async function driveEach<T>(
 }
 
 /** Deletes the waiting rooms of the concerts a run created, so runs do not pile up in Redis. */
-export async function forgetQueues(redisUrl: string, concertIds: string[]) {
+export async function forgetQueues(redisUrl: string, concertIds: string[], prefix?: string) {
   const redis = new Redis(redisUrl)
   try {
-    const store = new RedisQueueStore(redis)
+    const store = new RedisQueueStore(redis, prefix)
     for (const id of concertIds) await redis.unlink(...store.keys(id))
     if (concertIds.length > 0) await redis.zrem(store.liveKey, ...concertIds)
   } finally {

@@ -288,6 +288,61 @@ export function idleTable(r: IdleFigures): string {
   ].join('\n')
 }
 
+interface AdaptiveFigures {
+  fans: number
+  seats: number
+  delayMs: number
+  poolSize: number
+  targetMs: number
+  minPerTick: number
+  maxPerTick: number
+  capacity: { purchasesPerS: number; holdP50Ms: number; payP50Ms: number }
+  calibrationS: number
+  calibrationInFlight: number
+  variants: {
+    variant: string
+    admitPerS: number | null
+    soldOutS: number | null
+    sold: number
+    admittedPerS: number
+    holdP50Ms: number
+    holdP90Ms: number
+    holdP99Ms: number
+    payP99Ms: number
+    errors: number
+    refusals: number
+    meanRateSecondHalf?: number
+  }[]
+  bestFixedS: number | null
+  adaptiveToBestFixed: number | null
+}
+
+/** Fixed admission rates against adaptive admission, on a database of known capacity (bench/adaptive.ts). */
+export function adaptiveTable(r: AdaptiveFigures): string {
+  const c = r.capacity.purchasesPerS
+  const rate = (v: AdaptiveFigures['variants'][number]) =>
+    v.admitPerS === null
+      ? `adaptive, ${r.minPerTick}–${thousands(r.maxPerTick)}, target ${r.targetMs} ms`
+      : `fixed ${thousands(v.admitPerS)}/s (${(v.admitPerS / c).toFixed(1)} × capacity)`
+  const soldOut = (v: AdaptiveFigures['variants'][number]) =>
+    v.soldOutS === null ? `not sold out (${thousands(v.sold)} sold)` : `${v.soldOutS} s`
+  const adaptive = r.variants.find((v) => v.admitPerS === null)
+  return [
+    '| admission | time to sell out | hold p50 / p90 / p99 | payment p99 | errors (5xx, no answer) | refused (409, 429) or told sold out | admitted/s |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...r.variants.map(
+      (v) =>
+        `| ${rate(v)} | ${soldOut(v)} | ${v.holdP50Ms} / ${v.holdP90Ms} / ${v.holdP99Ms} ms | ${v.payP99Ms} ms | ${thousands(v.errors)} | ${thousands(v.refusals)} | ${thousands(v.admittedPerS)} |`,
+    ),
+    '',
+    `${thousands(r.fans)} fans for ${thousands(r.seats)} seats a variant; PostgreSQL ${r.delayMs} ms further away a round trip, through a pool of ${r.poolSize} connections. Its capacity, measured first in the same run (${r.calibrationInFlight} admitted fans holding and paying back to back for ${r.calibrationS} s): **${thousands(c)} purchases/s** (hold p50 ${r.capacity.holdP50Ms} ms, payment p50 ${r.capacity.payP50Ms} ms).${
+      adaptive && r.adaptiveToBestFixed !== null
+        ? ` Adaptive admission sold out in ${r.adaptiveToBestFixed.toFixed(2)} × the time of the best fixed rate${adaptive.meanRateSecondHalf === undefined ? '' : `, admitting ${thousands(adaptive.meanRateSecondHalf)} a second on average over the second half of its sale`}.`
+        : ''
+    }`,
+  ].join('\n')
+}
+
 const RESULTS = new URL('./results/', import.meta.url)
 const PERFORMANCE_DOC = new URL('../docs/performance.md', import.meta.url)
 
@@ -301,6 +356,7 @@ interface Results {
   events?: Run & EventsFigures
   cancel?: Run & CancelFigures
   idle?: Run & IdleFigures
+  adaptive?: Run & AdaptiveFigures
 }
 
 export function readResults(dir: URL = RESULTS): Results {
@@ -317,6 +373,7 @@ export function readResults(dir: URL = RESULTS): Results {
     events: read('events'),
     cancel: read('cancel'),
     idle: read('idle'),
+    adaptive: read('adaptive'),
   }
 }
 
@@ -324,7 +381,7 @@ const ranOn = (r: Run, more = '') => `Run at ${r.at.replace(/\.\d+Z$/, 'Z')} on 
 
 /** Each marked section of the document: the run it comes from, then its figures. */
 function sections(results: Results): Record<keyof Results, string> {
-  const { latest, sellout, spike, memory, challenge, events, cancel, idle } = results
+  const { latest, sellout, spike, memory, challenge, events, cancel, idle, adaptive } = results
   const none = (command: string) => `No results yet: \`${command}\` writes them.`
   return {
     latest: latest
@@ -363,6 +420,7 @@ function sections(results: Results): Record<keyof Results, string> {
       : none('npm run bench:events'),
     cancel: cancel ? [ranOn(cancel), '', cancelTable(cancel)].join('\n') : none('npm run bench:cancel'),
     idle: idle ? [ranOn(idle), '', idleTable(idle)].join('\n') : none('npm run bench:idle'),
+    adaptive: adaptive ? [ranOn(adaptive), '', adaptiveTable(adaptive)].join('\n') : none('npm run bench:adaptive'),
   }
 }
 
