@@ -28,7 +28,8 @@ const SLIDE_GRANULARITY = '1000 milliseconds'
 const BATCHES_IN_FLIGHT = 2
 /**
  * A process's copy of a concert's line is taken again when older than this (or ten times what
- * taking it cost, for a very long line), and at once after this process changes the line.
+ * taking it cost, for a very long line), and at once after this process ends entries or places
+ * one within it. Admissions need no new copy: every poll reads the head of the line afresh.
  */
 const LINE_COPY_MS = 1000
 const MIN_ORDER_KEY = '-9223372036854775808'
@@ -89,17 +90,25 @@ interface StateRow {
   ahead: number | null
 }
 
-/** A status poll's row: a waiting entry within the process's copy of the line has no count but its order. */
+/**
+ * A status poll's row: a waiting entry within the process's copy of the line has no count but its
+ * order; every row carries the head of the line as the poll's statement saw it (none: no one waits).
+ */
 interface PollRow extends StateRow {
   token_id: string | null
   order_key: string | number | null
+  head_key: string | number | null
+  head_token: string | null
 }
 
 /**
  * The waiting line of a concert as one statement saw it, in order: a poll's position is where its
- * entry sorts here, found by binary search, so polls do not count the line. Positions change only
- * when entries leave the line (admission, leaving, expiry), and this process takes a new copy
- * after it does any of those; another process's changes show within LINE_COPY_MS.
+ * entry sorts here, found by binary search, so polls do not count the line. Admission takes the
+ * front of the line, and each poll's statement also reads the head of the line now: the entries
+ * of the copy ahead of the head have left it since (admitted, or gone), whichever process
+ * admitted them, so they are not counted. Entries that leave further back are counted until this
+ * process takes a new copy: at once after it ends any, within LINE_COPY_MS after another does;
+ * a position may lag them, never run ahead of the line.
  */
 class LineCopy {
   readonly keys: Float64Array
@@ -127,7 +136,7 @@ class LineCopy {
     return this.keys.length > 0 && key <= this.keys[this.keys.length - 1]!
   }
 
-  /** How many entries of the copy sort before (key, token). */
+  /** How many entries of the copy sort before (key, token), whether or not it is one of them. */
   ahead(key: number, token: string): number {
     let lo = 0
     let hi = this.keys.length
@@ -208,10 +217,14 @@ export class DbQueueStore extends BatchedQueueStore {
         ${dates(calls.map((c) => c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
         ${line.lastKey}::bigint, ${line.lastToken})`.execute(this.db)
     if (rows.some((r) => r.end_reason === 'WAITING_IDLE')) this.lineChanged(concertId)
+    // The entries of the copy ahead of the line's head are gone: none is counted.
+    const head = rows[0]?.head_token == null ? undefined : rows[0]
+    const gone = head ? line.ahead(Number(head.head_key), head.head_token!) : line.keys.length
     for (const row of rows) {
       if (row.status !== 'WAITING') continue
       // After the copy's end: counted from there; within it: where it sorts in the copy.
-      row.ahead = row.ahead !== null ? line.keys.length + row.ahead : line.ahead(Number(row.order_key), row.token_id!)
+      const inCopy = row.ahead !== null ? line.keys.length + row.ahead : line.ahead(Number(row.order_key), row.token_id!)
+      row.ahead = inCopy - gone
     }
     return rows.map(rawState)
   }
@@ -279,7 +292,8 @@ export class DbQueueStore extends BatchedQueueStore {
       select * from queue_tick(${concertId}, ${new Date(now)}, ${now}::bigint, ${s.tickMs}::integer, ${new Date(at.staleBefore)},
         ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)})`.execute(this.db)
     const result = rows[0]!
-    if (result.admitted + result.expired > 0) this.lineChanged(concertId)
+    // Admission takes the front, which each poll reads afresh; entries ended further back need a new copy.
+    if (result.expired > 0) this.lineChanged(concertId)
     return result
   }
 
