@@ -15,7 +15,7 @@ import { freshPostgresSchema } from '../support/stores.js'
  * spike) until it is admitted, and halfway through the operator slows admission to SLOWER_RATE.
  * It runs on both queue stores of a deployment of processes: Redis, and PostgreSQL alone, where
  * each process places polls in its own copy of the line and the other process's ticks admit from
- * the front of it meanwhile (db-store.ts: each poll reads the line's head afresh).
+ * the front of it meanwhile (db-store.ts: each poll reads the line's front afresh).
  *
  * The crowd gathers in the pre-queue for GATHER_MS before the sale opens, so the line is long
  * from the first tick on (on a machine too busy to take every join by then, the rest join the

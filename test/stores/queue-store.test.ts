@@ -159,6 +159,18 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     expect(await poll(b, T0 + 100)).toEqual(['EXPIRED', 'EXPIRED', 1, 2, 3, 4, 5, 6, 7, 8])
   })
 
+  it('when a fan lands at the front after another process read the line and admitted, then every process places it first', async () => {
+    const { c, a, b, joined, poll } = await twoProcesses()
+    await poll(b, T0 + SECOND / 2)
+    expect(await a.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 3 }))).toMatchObject({ admitted: 3 })
+    // A pre-queue join answered after the opening: its order key sorts ahead of everyone.
+    const late = await a.join(c, user(), token(), -1, T0 + SECOND, limits())
+    joined.push(late)
+    const after = ['ACTIVE', 'ACTIVE', 'ACTIVE', 2, 3, 4, 5, 6, 7, 8, 1]
+    expect(await poll(b, T0 + SECOND)).toEqual(after)
+    expect(await poll(a, T0 + SECOND)).toEqual(after)
+  })
+
   it('when fans in the middle leave through one process and it admits, then no process polls a place ahead of the true one', async () => {
     const { c, a, b, joined, poll } = await twoProcesses()
     await poll(b, T0 + SECOND / 2)

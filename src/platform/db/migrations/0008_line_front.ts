@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * A status poll's rows carry the head of the line (src/queue/sql/queue_status_many.sql): a
+ * A status poll's rows carry the front of the line (src/queue/sql/queue_status_many.sql): a
  * function's result columns cannot change in place, so the one of before goes, and the function
  * step that follows every migration makes it anew. Written against Kysely<any>, as every migration.
  */
