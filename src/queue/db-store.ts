@@ -28,9 +28,16 @@ const SLIDE_GRANULARITY = '1000 milliseconds'
 const BATCHES_IN_FLIGHT = 2
 /**
  * A process's copy of a concert's line is taken again when older than this (or ten times what
- * taking it cost, for a very long line), and at once after this process changes the line.
+ * taking it cost, for a very long line), and at once after this process ends entries or places
+ * one within it. Admissions need no new copy: every poll reads the front of the line afresh.
  */
 const LINE_COPY_MS = 1000
+/**
+ * Each poll reads this many waiting entries from the front of the line: past fans who joined at
+ * the front since the copy (pre-queue joins that land after the opening), the first of the copy
+ * still waiting, before which every entry of the copy has left.
+ */
+const FRONT_ENTRIES = 32
 const MIN_ORDER_KEY = '-9223372036854775808'
 /** A concert's booking health is kept this many windows: past the decision on them. */
 const HEALTH_KEEP_WINDOWS = 10
@@ -89,17 +96,35 @@ interface StateRow {
   ahead: number | null
 }
 
-/** A status poll's row: a waiting entry within the process's copy of the line has no count but its order. */
+/**
+ * A status poll's row: a waiting entry within the process's copy of the line has no count but its
+ * order; every row carries the front of the line as the poll's statement saw it.
+ */
 interface PollRow extends StateRow {
   token_id: string | null
   order_key: string | number | null
+  front_keys: (string | number)[]
+  front_tokens: string[]
 }
+
+/** The first waiting entries of a line, in order; `whole` when they are all that wait. */
+interface Front {
+  keys: number[]
+  tokens: string[]
+  whole: boolean
+}
+
+const before = (key: number, token: string, thanKey: number, thanToken: string) => key < thanKey || (key === thanKey && token < thanToken)
 
 /**
  * The waiting line of a concert as one statement saw it, in order: a poll's position is where its
- * entry sorts here, found by binary search, so polls do not count the line. Positions change only
- * when entries leave the line (admission, leaving, expiry), and this process takes a new copy
- * after it does any of those; another process's changes show within LINE_COPY_MS.
+ * entry sorts here, found by binary search, so polls do not count the line. Admission takes the
+ * front of the line, and each poll's statement also reads the front of the line now: the entries
+ * of the copy ahead of it have left since, whichever process admitted them, and are not counted.
+ * Entries that leave further back are counted until this process takes a new copy: at once after
+ * it ends any, within LINE_COPY_MS after another does; a position may lag them, never run ahead of
+ * the line, but for another process's join that lands within the copy behind its front, missed
+ * until then.
  */
 class LineCopy {
   readonly keys: Float64Array
@@ -127,7 +152,29 @@ class LineCopy {
     return this.keys.length > 0 && key <= this.keys[this.keys.length - 1]!
   }
 
-  /** How many entries of the copy sort before (key, token). */
+  /**
+   * How many entries wait ahead of (key, token) now, or ahead of the copy's end (`end`), given the
+   * front of the line now. Ahead of the last entry of the front, those of the front; behind it, up
+   * to the point, the copy's: the copy's entries ahead of it that are not in the front have left.
+   */
+  waitingAhead(point: { key: number; token: string } | 'end', front: Front): number {
+    const m = front.keys.length
+    const last = this.keys.length - 1
+    const ahead = (i: number) =>
+      point === 'end'
+        ? last >= 0 && !before(this.keys[last]!, this.tokens[last]!, front.keys[i]!, front.tokens[i]!)
+        : before(front.keys[i]!, front.tokens[i]!, point.key, point.token)
+    let n = 0
+    while (n < m && ahead(n)) n++
+    if (n < m || front.whole) return n
+    // The whole front is ahead of the point: then the copy's entries between its last and the point.
+    const at = this.ahead(front.keys[m - 1]!, front.tokens[m - 1]!)
+    const inCopy = at <= last && this.keys[at] === front.keys[m - 1] && this.tokens[at] === front.tokens[m - 1]
+    const upTo = point === 'end' ? this.keys.length : this.ahead(point.key, point.token)
+    return m + Math.max(0, upTo - at - (inCopy ? 1 : 0))
+  }
+
+  /** How many entries of the copy sort before (key, token), whether or not it is one of them. */
   ahead(key: number, token: string): number {
     let lo = 0
     let hi = this.keys.length
@@ -206,12 +253,17 @@ export class DbQueueStore extends BatchedQueueStore {
         ${dates(calls.map((c) => c.at.now))}::timestamptz[], ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[],
         ${SEEN_GRANULARITY}::interval, ${calls.map((c) => c.entry.userId)}::text[],
         ${dates(calls.map((c) => c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
-        ${line.lastKey}::bigint, ${line.lastToken})`.execute(this.db)
+        ${line.lastKey}::bigint, ${line.lastToken}, ${FRONT_ENTRIES}::integer)`.execute(this.db)
     if (rows.some((r) => r.end_reason === 'WAITING_IDLE')) this.lineChanged(concertId)
+    const { front_keys, front_tokens } = rows[0]!
+    const front = { keys: front_keys.map(Number), tokens: front_tokens, whole: front_keys.length < FRONT_ENTRIES }
     for (const row of rows) {
       if (row.status !== 'WAITING') continue
       // After the copy's end: counted from there; within it: where it sorts in the copy.
-      row.ahead = row.ahead !== null ? line.keys.length + row.ahead : line.ahead(Number(row.order_key), row.token_id!)
+      row.ahead =
+        row.ahead !== null
+          ? line.waitingAhead('end', front) + row.ahead
+          : line.waitingAhead({ key: Number(row.order_key), token: row.token_id! }, front)
     }
     return rows.map(rawState)
   }
@@ -279,7 +331,8 @@ export class DbQueueStore extends BatchedQueueStore {
       select * from queue_tick(${concertId}, ${new Date(now)}, ${now}::bigint, ${s.tickMs}::integer, ${new Date(at.staleBefore)},
         ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)})`.execute(this.db)
     const result = rows[0]!
-    if (result.admitted + result.expired > 0) this.lineChanged(concertId)
+    // Admission takes the front, which each poll reads afresh; entries ended further back need a new copy.
+    if (result.expired > 0) this.lineChanged(concertId)
     return result
   }
 

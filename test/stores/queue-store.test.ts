@@ -125,7 +125,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const poll = (s: QueueStore, now: number) =>
       Promise.all(joined.map(async (j) => positionOf(await s.status(c, j.tokenId, now, limits(), live))))
     for (let i = 0; i < 10; i++) await joinAt(T0)
-    return { c, a, b, joinAt, poll }
+    return { c, a, b, joined, joinAt, poll }
   }
 
   it('when fans join after another process last read the line, then its polls still place every fan exactly', async () => {
@@ -135,14 +135,54 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     expect(await poll(b, T0 + 200)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1))
   })
 
-  it('when one process admits, then its own polls show the new places at once and every process within a second', async () => {
-    const { c, a, b, poll } = await twoProcesses()
-    await poll(a, T0)
-    await poll(b, T0)
+  it('when one process admits, then every process polls the new places at once', async () => {
+    const { c, a, b, joinAt, poll } = await twoProcesses()
+    // Each process has read the line half a tick before the admission.
+    await poll(a, T0 + SECOND / 2)
+    await poll(b, T0 + SECOND / 2)
     expect(await a.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 3 }))).toMatchObject({ admitted: 3 })
     const after = ['ACTIVE', 'ACTIVE', 'ACTIVE', 1, 2, 3, 4, 5, 6, 7]
     expect(await poll(a, T0 + SECOND)).toEqual(after)
-    expect(await poll(b, T0 + 2 * SECOND)).toEqual(after)
+    expect(await poll(b, T0 + SECOND)).toEqual(after)
+    // Fans who joined since are placed behind those left in line.
+    for (let i = 0; i < 3; i++) await joinAt(T0 + SECOND)
+    expect(await b.tick(c, T0 + 2 * SECOND, limits({ strategy: 'rate', admitPerTick: 4 }))).toMatchObject({ admitted: 4 })
+    const later = [...Array(7).fill('ACTIVE'), 1, 2, 3, 4, 5, 6]
+    expect(await poll(a, T0 + 2 * SECOND)).toEqual(later)
+    expect(await poll(b, T0 + 2 * SECOND)).toEqual(later)
+  })
+
+  it('when fans at the front leave through one process, then every process polls the new places at once', async () => {
+    const { c, a, b, joined, poll } = await twoProcesses()
+    expect(await poll(b, T0)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    for (const j of joined.slice(0, 2)) await a.end(c, j.tokenId, 'LEFT', T0 + 100, limits())
+    expect(await poll(b, T0 + 100)).toEqual(['EXPIRED', 'EXPIRED', 1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it('when a fan lands at the front after another process read the line and admitted, then every process places it first', async () => {
+    const { c, a, b, joined, poll } = await twoProcesses()
+    await poll(b, T0 + SECOND / 2)
+    expect(await a.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 3 }))).toMatchObject({ admitted: 3 })
+    // A pre-queue join answered after the opening: its order key sorts ahead of everyone.
+    const late = await a.join(c, user(), token(), -1, T0 + SECOND, limits())
+    joined.push(late)
+    const after = ['ACTIVE', 'ACTIVE', 'ACTIVE', 2, 3, 4, 5, 6, 7, 8, 1]
+    expect(await poll(b, T0 + SECOND)).toEqual(after)
+    expect(await poll(a, T0 + SECOND)).toEqual(after)
+  })
+
+  it('when fans in the middle leave through one process and it admits, then no process polls a place ahead of the true one', async () => {
+    const { c, a, b, joined, poll } = await twoProcesses()
+    await poll(b, T0 + SECOND / 2)
+    for (const j of joined.slice(4, 6)) await a.end(c, j.tokenId, 'LEFT', T0 + SECOND / 2, limits())
+    expect(await a.tick(c, T0 + SECOND, limits({ strategy: 'rate', admitPerTick: 3 }))).toMatchObject({ admitted: 3 })
+    const polled = await poll(b, T0 + SECOND)
+    expect(polled.slice(0, 6)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 1, 'EXPIRED', 'EXPIRED'])
+    // The fans behind the leavers are 2nd to 5th: a place may count the two leavers a while, never fewer than are ahead.
+    polled.slice(6).forEach((place, i) => {
+      expect(place).toBeGreaterThanOrEqual(i + 2)
+      expect(place).toBeLessThanOrEqual(i + 4)
+    })
   })
 
   it('when many gate checks of one concert arrive at once, then each slides, ends or places its own entry', async () => {

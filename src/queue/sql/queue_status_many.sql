@@ -5,11 +5,17 @@
 -- its user has joined again since. Returns one row per poll, in order; status is null for a
 -- token that is not this concert's. The caller knows the line up to (p_after_key, p_after_token)
 -- (a copy taken moments ago): a waiting entry up to there comes back with its order and no
--- count; one after it with the count of those ahead of it from that point on.
+-- count; one after it with the count of those ahead of it from that point on. Each row also
+-- carries the front of the line now, as the counts see it: its first p_front waiting entries in
+-- order (front_keys, front_tokens), so the caller knows which entries of its copy have left the
+-- line from the front since (admitted, whichever process admitted them) and which joined there.
 create or replace function queue_status_many(
   p_concert_id text, p_token_ids text[], p_nows timestamptz[], p_stale_befores timestamptz[], p_seen_granularity interval,
-  p_user_ids text[], p_joined_ats timestamptz[], p_order_keys bigint[], p_after_key bigint, p_after_token text
-) returns table (idx integer, status text, end_reason text, active_until timestamptz, token_id text, order_key bigint, ahead integer)
+  p_user_ids text[], p_joined_ats timestamptz[], p_order_keys bigint[], p_after_key bigint, p_after_token text, p_front integer
+) returns table (
+  idx integer, status text, end_reason text, active_until timestamptz, token_id text, order_key bigint, ahead integer,
+  front_keys bigint[], front_tokens text[]
+)
 language plpgsql as $$
 #variable_conflict use_column
 begin
@@ -33,11 +39,20 @@ begin
       update queue_entries q set last_seen_at = e.now from e
       where q.token_id = e.token_id and q.status = 'WAITING' and e.lapsed is null
         and q.last_seen_at < e.now - p_seen_granularity
+    ), front as (
+      select coalesce(array_agg(f.order_key order by f.order_key, f.token_id), '{}') as keys,
+        coalesce(array_agg(f.token_id order by f.order_key, f.token_id), '{}') as tokens
+      from (
+        select w.order_key, w.token_id from queue_entries w
+        where w.concert_id = p_concert_id and w.status = 'WAITING'
+        order by w.order_key, w.token_id limit p_front
+      ) f
     )
     select e.idx, case when e.lapsed is null then e.status else 'EXPIRED' end, coalesce(e.lapsed, e.end_reason),
-      e.active_until, e.token_id, e.order_key, p.ahead
+      e.active_until, e.token_id, e.order_key, p.ahead, h.keys, h.tokens
     from e left join queue_positions_after(p_concert_id, array(select token_id from e where status = 'WAITING' and lapsed is null),
         p_after_key, p_after_token) p
       on p.token_id = e.token_id and e.status = 'WAITING' and e.lapsed is null
+      cross join front h
     order by e.idx;
 end $$
