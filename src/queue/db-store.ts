@@ -14,6 +14,7 @@ import {
 } from './batched-store.js'
 import { emptyCounts, type HealthCounts } from './booking-health.js'
 import { deadlines, recentSince } from './deadlines.js'
+import { LineCopy } from './line-copy.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
 import type { AdaptiveRecord, AdaptiveWindow, EndReason, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 
@@ -31,7 +32,6 @@ const BATCHES_IN_FLIGHT = 2
  * taking it cost, for a very long line), and at once after this process changes the line.
  */
 const LINE_COPY_MS = 1000
-const MIN_ORDER_KEY = '-9223372036854775808'
 /** A concert's booking health is kept this many windows: past the decision on them. */
 const HEALTH_KEEP_WINDOWS = 10
 
@@ -95,52 +95,6 @@ interface PollRow extends StateRow {
   order_key: string | number | null
 }
 
-/**
- * The waiting line of a concert as one statement saw it, in order: a poll's position is where its
- * entry sorts here, found by binary search, so polls do not count the line. Positions change only
- * when entries leave the line (admission, leaving, expiry), and this process takes a new copy
- * after it does any of those; another process's changes show within LINE_COPY_MS.
- */
-class LineCopy {
-  readonly keys: Float64Array
-  readonly tokens: string[]
-  readonly takenAt: number
-  readonly ttlMs: number
-
-  constructor(copy: { keys: Float64Array; tokens: string[]; takenAt: number; ttlMs: number }) {
-    this.keys = copy.keys
-    this.tokens = copy.tokens
-    this.takenAt = copy.takenAt
-    this.ttlMs = copy.ttlMs
-  }
-
-  get lastKey(): string {
-    return this.keys.length === 0 ? MIN_ORDER_KEY : String(this.keys[this.keys.length - 1])
-  }
-
-  get lastToken(): string {
-    return this.tokens.at(-1) ?? ''
-  }
-
-  /** Whether an entry of this order key would sort within the copy rather than after it. */
-  covers(key: number): boolean {
-    return this.keys.length > 0 && key <= this.keys[this.keys.length - 1]!
-  }
-
-  /** How many entries of the copy sort before (key, token). */
-  ahead(key: number, token: string): number {
-    let lo = 0
-    let hi = this.keys.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const k = this.keys[mid]!
-      if (k < key || (k === key && this.tokens[mid]! < token)) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-}
-
 /** A join's row; no token_id and a retry_after_ms: its address's limit refused it. */
 type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean; retry_after_ms: number | null }
 
@@ -178,6 +132,11 @@ const dates = (times: number[]) => times.map((t) => new Date(t))
  * functions it calls are in sql/.
  */
 export class DbQueueStore extends BatchedQueueStore {
+  /**
+   * This process's copy of each concert's waiting line: positions change only when entries leave
+   * the line (admission, leaving, expiry), and this process takes a new copy after it does any of
+   * those; another process's changes show within LINE_COPY_MS.
+   */
   readonly #lines = new Generations<LineCopy>(500)
   /** One copy of a line taken at a time; this process's changes to the line make a copy being taken stale. */
   readonly #lineLoads = new SingleFlight<LineCopy>()
