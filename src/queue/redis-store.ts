@@ -137,7 +137,7 @@ export class RedisQueueStore extends BatchedQueueStore {
   readonly #seenInLine = new Generations<true>(5_000)
   /** What this process knows of each concert's line to answer polls far from the front. */
   readonly relief = new Relief()
-  readonly #copies = new SingleFlight<void>()
+  readonly #copies = new SingleFlight<number>()
 
   constructor(
     /** The connection (tests play a broken admission against the same keys through it). */
@@ -196,10 +196,12 @@ export class RedisQueueStore extends BatchedQueueStore {
 
   /**
    * Takes this process's copy of the concert's line, in slices (one script run each), at most one
-   * at a time: the polls that asked run the status script meanwhile. From the primary.
+   * at a time: the polls that asked run the status script meanwhile. From the primary. Answers
+   * the fans copied.
    */
-  copyLine(concertId: string, now: number): Promise<void> {
+  copyLine(concertId: string, now: number): Promise<number> {
     return this.#copies.run(concertId, async () => {
+      const started = performance.now()
       const answers: unknown[][] = []
       let last: [token: string, key: string] = ['', '']
       for (;;) {
@@ -208,7 +210,9 @@ export class RedisQueueStore extends BatchedQueueStore {
         if (answer.length - 4 < 2 * COPY_SLICE) break
         last = [answer.at(-2) as string, answer.at(-1) as string]
       }
-      this.relief.copied(concertId, sliced(answers, now))
+      const copy = sliced(answers, now, performance.now() - started)
+      this.relief.copied(concertId, copy)
+      return copy.line.tokens.length
     })
   }
 

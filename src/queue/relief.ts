@@ -1,8 +1,7 @@
 import { Generations } from '../platform/generations.js'
 import type { StatusCall } from './batched-store.js'
-import { waitingIdleMs } from './deadlines.js'
 import { LineCopy } from './line-copy.js'
-import { admissionBounds, type QueueSettings } from './settings.js'
+import type { QueueSettings } from './settings.js'
 
 /**
  * A poll that could be this many seconds of admission from the front runs the status script: the
@@ -23,6 +22,8 @@ const CLOCK_MARGIN_MS = 1000
 const JOIN_SECONDS_KEPT_MS = 600_000
 /** A copy is taken again once per waiting idle limit, and at least this often, so its seconds of joins are still kept. */
 const COPY_MAX_AGE_MS = 300_000
+/** How old a process's copy of a line gets before it is taken again. */
+export const lineCopyAgeMs = (waitingIdleS: number) => Math.min(waitingIdleS * 1000, COPY_MAX_AGE_MS)
 /** Entries a slice of the copy takes: one script run each. */
 export const COPY_SLICE = 10_000
 /** Tokens found no longer in line that a process remembers per concert, at the most. */
@@ -68,6 +69,8 @@ export class SlicedLine {
     readonly slices: Slice[],
     /** Before the first slice was taken, by the clock of the poll that asked for the copy. */
     readonly takenAt: number,
+    /** After the last slice was taken: `takenAt` and the time the copy took. */
+    readonly doneAt: number,
   ) {}
 
   /**
@@ -77,7 +80,8 @@ export class SlicedLine {
    * fans taken off the front since (admission takes the front), plus every entry since that may
    * sort ahead: the unordered ones, and the joins from the copy's start to the fan's own second.
    * The fans who left since are still counted, and so are the joins of those seconds that sort
-   * behind the fan: the position is too high by at most those.
+   * behind the fan (of its own second) or were copied too (of the seconds the copy took): the
+   * position is too high by at most those, and the least it can be is the position less them.
    */
   place(call: StatusCall, reading: Reading): { position: number; least: number } | undefined {
     const { orderKey, joinedAt } = call.entry
@@ -102,12 +106,16 @@ export class SlicedLine {
     // Counts that went back were lost with the line's data: the copy no longer matches the line.
     if (front < 0 || left < 0 || unordered < 0) return undefined
     let joins = 0
-    const last = Math.floor(joinedAt / 1000)
-    for (let second = Math.floor((this.takenAt - CLOCK_MARGIN_MS) / 1000); second <= last; second++) {
-      joins += reading.joinSeconds.get(second) ?? 0
+    let uncertain = 0
+    const own = Math.floor(joinedAt / 1000)
+    const copying = Math.floor((this.doneAt + CLOCK_MARGIN_MS) / 1000)
+    for (let second = Math.floor((this.takenAt - CLOCK_MARGIN_MS) / 1000); second <= own; second++) {
+      const n = reading.joinSeconds.get(second) ?? 0
+      joins += n
+      if (second <= copying || second === own) uncertain += n
     }
     const position = ahead + 1 - front + unordered + joins
-    return { position, least: position - left - unordered - joins }
+    return { position, least: position - left - unordered - uncertain }
   }
 
   private sliceAt(index: number): Slice {
@@ -122,11 +130,14 @@ export class SlicedLine {
   }
 }
 
-/** The most fans a second admission may take off the front under these settings. */
-function mostAdmittedPerSecond(s: QueueSettings): number {
-  const { perTick, cap } = admissionBounds(s)
-  // The cap strategy fills every free slot at once: a tick may admit the whole cap.
-  return perTick < 0 ? Math.max(cap, 0) : (perTick * 1000) / s.tickMs
+/**
+ * The places from the front within which a poll runs the status script: NEAR_FRONT_S seconds of
+ * the tick's rate, paused or not (admission may resume at any moment). Under the cap strategy
+ * every poll does: a slot freed by a payment goes to the next in line at once, so no rate bounds
+ * how far the front moves between two readings of the counts.
+ */
+function nearFront(s: QueueSettings): number {
+  return s.strategy === 'cap' ? Number.POSITIVE_INFINITY : (NEAR_FRONT_S * s.admitPerTick * 1000) / s.tickMs
 }
 
 interface ConcertRelief {
@@ -171,7 +182,7 @@ export class Relief {
       return undefined
     }
     const placed = relief.copy.place(call, reading)
-    if (!placed || placed.position <= 0 || placed.least <= NEAR_FRONT_S * mostAdmittedPerSecond(call.settings)) return undefined
+    if (!placed || placed.position <= 0 || placed.least <= nearFront(call.settings)) return undefined
     relief.beats.set(call.tokenId, [call.tokenId, now, call.at.staleBefore])
     return placed.position
   }
@@ -181,7 +192,7 @@ export class Relief {
     const relief = this.#concerts.get(concertId)
     if (!relief?.reading || now - relief.reading.readAt > READING_MAX_AGE_MS) return false
     const copy = relief.copy
-    return !copy || now < copy.takenAt || now - copy.takenAt > Math.min(waitingIdleMs(s), COPY_MAX_AGE_MS)
+    return !copy || now < copy.takenAt || now - copy.takenAt > lineCopyAgeMs(s.waitingIdleS)
   }
 
   copied(concertId: string, copy: SlicedLine) {
@@ -218,7 +229,7 @@ export class Relief {
 }
 
 /** Builds a copy from its slices' answers (lua/slice-2.lua). */
-export function sliced(answers: unknown[][], takenAt: number): SlicedLine {
+export function sliced(answers: unknown[][], takenAt: number, tookMs: number): SlicedLine {
   const keys: number[] = []
   const tokens: string[] = []
   const slices: Slice[] = []
@@ -230,5 +241,10 @@ export function sliced(answers: unknown[][], takenAt: number): SlicedLine {
       keys.push(Number(answer[i + 1]))
     }
   }
-  return new SlicedLine(new LineCopy({ keys: Float64Array.from(keys), tokens, takenAt, ttlMs: COPY_MAX_AGE_MS }), slices, takenAt)
+  return new SlicedLine(
+    new LineCopy({ keys: Float64Array.from(keys), tokens, takenAt, ttlMs: COPY_MAX_AGE_MS }),
+    slices,
+    takenAt,
+    takenAt + Math.ceil(tookMs),
+  )
 }
