@@ -20,7 +20,7 @@ import type { TokenEntry } from '../src/queue/store.js'
 export interface ClientRun {
   script: 'join' | 'status' | 'touch' | 'end' | 'copy' | 'relieved'
   concertId: string
-  /** The admitted fans' tokens, for the gate (touch) and the end. */
+  /** The admitted fans' tokens, for the gate (touch) and the end; for `copy`, the fans still waiting, whom `relieved` polls. */
   tokens?: string[]
   inFlight: number
   untilMs: number
@@ -45,10 +45,13 @@ async function join(run: ClientRun) {
   joined.push({ tokenId: result.tokenId, entry: { userId, joinedAt: result.joinedAt, orderKey: result.orderKey } })
 }
 
+/** The fans this client polls: all it joined, or, with the relief, those still waiting when it copied the line. */
+let pollers = joined
+
 /** One of this client's fans polls, in turn. */
 let next = 0
 async function poll(run: ClientRun) {
-  const fan = joined[next++ % joined.length]!
+  const fan = pollers[next++ % pollers.length]!
   await store.status(run.concertId, fan.tokenId, Date.now(), run.settings, fan.entry)
 }
 
@@ -73,6 +76,8 @@ const tick = (run: ClientRun) => store.tick(run.concertId, Date.now(), { ...run.
 
 /** The line copied once (after a tick, so the counts are fresh); the fans copied are its ops. */
 async function copy(run: ClientRun): Promise<number> {
+  const waiting = new Set(run.tokens)
+  pollers = joined.filter((f) => waiting.has(f.tokenId))
   await tick(run)
   return store.copyLine(run.concertId, Date.now())
 }

@@ -114,6 +114,8 @@ const BACKGROUND_S = 4
 const SIM_STEP_MS = 10
 /** Ticks the shard's tick figure is the mean of. */
 const TICKS = 10
+/** The relief is measured on a line this many times the front's exact places at the least. */
+const RELIEF_LINE_FRONTS = 4
 /** Ticks with nothing to send that the cost of reading the counts is the mean of. */
 const READINGS = 200
 
@@ -464,9 +466,21 @@ async function measureShard(redisUrl: string): Promise<ShardFigures> {
     for (const inFlight of IN_FLIGHT) await measure('touch', inFlight, shares)
     await measure('end', Math.min(...IN_FLIGHT), shares)
 
-    // The relief, on the line still waiting: each client copies it, then polls it with the relief.
-    const copiedLine = await redis.zcard(store.key(concertId, 'waiting'))
-    await measure('copy', 1)
+    // The relief, on the line still waiting (made long enough first, not counted): each client
+    // copies it, then polls its fans still in it with the relief.
+    const waitingKey = store.key(concertId, 'waiting')
+    while ((await redis.zcard(waitingKey)) < RELIEF_LINE_FRONTS * NEAR_FRONT_S * PLAN.admitPerS) {
+      await Promise.all(
+        clients.map((c) => c.run({ script: 'join', concertId, inFlight: Math.max(...IN_FLIGHT), untilMs: Date.now() + 2000, settings })),
+      )
+    }
+    const copiedLine = await redis.zcard(waitingKey)
+    const waitingNow = await redis.zrange(waitingKey, '0', '-1')
+    await measure(
+      'copy',
+      1,
+      clients.map(() => waitingNow),
+    )
     for (const inFlight of IN_FLIGHT) await measure('relieved', inFlight)
     const heartbeat = await measureHeartbeats(redis, store, concertId, settings)
     return {
