@@ -130,7 +130,7 @@ export interface ShardFigures {
    * polls answered from one process's copy, and a tick with nothing to send (the read of the counts).
    */
   heartbeat: { batch: number; fans: number; redisCpuUsPerMember: number; redisCpuUsPerTick: number }
-  /** A copy of the line in slices (lua/slice-2.lua), per fan copied: the `copy` row. */
+  /** A copy of the line in slices (lua/slice-3.lua), per fan copied: the `copy` row. */
   copy: { members: number; redisCpuUsPerMember: number }
 }
 

@@ -15,7 +15,7 @@ import {
 } from './batched-store.js'
 import { emptyCounts, type HealthCounts } from './booking-health.js'
 import { deadlines, recentSince } from './deadlines.js'
-import { BEATS_PER_RUN, COPY_SLICE, Relief, sliced } from './relief.js'
+import { BEATS_PER_RUN, COPY_SLICE, joinSecondsOf, Relief, sliced } from './relief.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
 import type { AdaptiveRecord, AdaptiveWindow, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 import { QUEUE_TOKEN_TTL_S } from './tokens.js'
@@ -97,7 +97,7 @@ const SCRIPT_KEYS: Record<ConcertScript, KeyName[]> = {
   figures: ['seen', 'active', 'admitted'],
   'adaptive-save': ['adaptive'],
   adaptive: ['adaptive'],
-  slice: ['waiting', 'counts'],
+  slice: ['waiting', 'counts', 'joinseconds'],
   beat: ['seen', 'counts', 'joinseconds'],
 }
 
@@ -201,16 +201,15 @@ export class RedisQueueStore extends BatchedQueueStore {
    */
   copyLine(concertId: string, now: number): Promise<number> {
     return this.#copies.run(concertId, async () => {
-      const started = performance.now()
       const answers: unknown[][] = []
       let last: [token: string, key: string] = ['', '']
       for (;;) {
         const answer = (await this.run('slice', concertId, [...last, COPY_SLICE])) as unknown[]
         answers.push(answer)
-        if (answer.length - 4 < 2 * COPY_SLICE) break
+        if (answer.length - 5 < 2 * COPY_SLICE) break
         last = [answer.at(-2) as string, answer.at(-1) as string]
       }
-      const copy = sliced(answers, now, performance.now() - started)
+      const copy = sliced(answers, now)
       this.relief.copied(concertId, copy)
       return copy.line.tokens.length
     })
@@ -228,9 +227,7 @@ export class RedisQueueStore extends BatchedQueueStore {
       i += BEATS_PER_RUN
     } while (i < beats.length)
     const [front, left, unordered, , seconds] = answer
-    const joinSeconds = new Map<number, number>()
-    for (let j = 0; j < seconds.length; j += 2) joinSeconds.set(Number(seconds[j]), Number(seconds[j + 1]))
-    this.relief.read(concertId, { counts: { front, left, unordered }, joinSeconds, readAt: now }, gone)
+    this.relief.read(concertId, { counts: { front, left, unordered }, joinSeconds: joinSecondsOf(seconds), readAt: now }, gone)
   }
 
   protected async touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]> {

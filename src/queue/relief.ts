@@ -49,18 +49,22 @@ export interface Reading {
   readAt: number
 }
 
-/** A slice of a copy: its entries from `start` on were, in one step, `ahead` + their index from `start` from the front. */
+/**
+ * A slice of a copy: its entries from `start` on were, in one step, `ahead` + their index from
+ * `start` from the front, and the line's counts and each recent second's joins were these.
+ */
 export interface Slice {
   start: number
   ahead: number
   counts: LineCounts
+  joinSeconds: Map<number, number>
 }
 
 /** A poll the copy answered: its token, to send as a heartbeat. */
 type Beat = [tokenId: string, now: number, staleBefore: number]
 
 /**
- * A copy of a concert's line taken in slices (lua/slice-2.lua): each slice knows, as of the step
+ * A copy of a concert's line taken in slices (lua/slice-3.lua): each slice knows, as of the step
  * that took it, how many waited ahead of it and the line's counts; the last slice ends the line.
  */
 export class SlicedLine {
@@ -69,8 +73,6 @@ export class SlicedLine {
     readonly slices: Slice[],
     /** Before the first slice was taken, by the clock of the poll that asked for the copy. */
     readonly takenAt: number,
-    /** After the last slice was taken: `takenAt` and the time the copy took. */
-    readonly doneAt: number,
   ) {}
 
   /**
@@ -78,10 +80,10 @@ export class SlicedLine {
    * the copy and the counts cannot place the fan. From the fan's place when its slice was taken
    * (or, for a fan who joined after the copy, the line's length when its last slice was), less the
    * fans taken off the front since (admission takes the front), plus every entry since that may
-   * sort ahead: the unordered ones, and the joins from the copy's start to the fan's own second.
-   * The fans who left since are still counted, and so are the joins of those seconds that sort
-   * behind the fan (of its own second) or were copied too (of the seconds the copy took): the
-   * position is too high by at most those, and the least it can be is the position less them.
+   * sort ahead: the unordered ones, and the joins made since in the seconds up to the fan's own
+   * (each second's count now less its count at the slice). The fans who left since are still
+   * counted, and so are the joins of the fan's own second that sort behind it: the position is too
+   * high by at most those, and the least it can be is the position less them.
    */
   place(call: StatusCall, reading: Reading): { position: number; least: number } | undefined {
     const { orderKey, joinedAt } = call.entry
@@ -106,16 +108,15 @@ export class SlicedLine {
     // Counts that went back were lost with the line's data: the copy no longer matches the line.
     if (front < 0 || left < 0 || unordered < 0) return undefined
     let joins = 0
-    let uncertain = 0
+    let sameSecond = 0
     const own = Math.floor(joinedAt / 1000)
-    const copying = Math.floor((this.doneAt + CLOCK_MARGIN_MS) / 1000)
     for (let second = Math.floor((this.takenAt - CLOCK_MARGIN_MS) / 1000); second <= own; second++) {
-      const n = reading.joinSeconds.get(second) ?? 0
-      joins += n
-      if (second <= copying || second === own) uncertain += n
+      const since = Math.max(0, (reading.joinSeconds.get(second) ?? 0) - (slice.joinSeconds.get(second) ?? 0))
+      joins += since
+      if (second === own) sameSecond = since
     }
     const position = ahead + 1 - front + unordered + joins
-    return { position, least: position - left - unordered - uncertain }
+    return { position, least: position - left - unordered - sameSecond }
   }
 
   private sliceAt(index: number): Slice {
@@ -228,23 +229,25 @@ export class Relief {
   }
 }
 
-/** Builds a copy from its slices' answers (lua/slice-2.lua). */
-export function sliced(answers: unknown[][], takenAt: number, tookMs: number): SlicedLine {
+/** Each second's joins from a script's answer: {second, joins, second, joins, ...}. */
+export function joinSecondsOf(pairs: string[]): Map<number, number> {
+  const seconds = new Map<number, number>()
+  for (let i = 0; i < pairs.length; i += 2) seconds.set(Number(pairs[i]), Number(pairs[i + 1]))
+  return seconds
+}
+
+/** Builds a copy from its slices' answers (lua/slice-3.lua). */
+export function sliced(answers: unknown[][], takenAt: number): SlicedLine {
   const keys: number[] = []
   const tokens: string[] = []
   const slices: Slice[] = []
   for (const answer of answers) {
-    const [ahead, front, left, unordered] = answer as number[]
-    slices.push({ start: tokens.length, ahead: ahead!, counts: { front: front!, left: left!, unordered: unordered! } })
-    for (let i = 4; i < answer.length; i += 2) {
+    const [ahead, front, left, unordered, seconds] = answer as [number, number, number, number, string[]]
+    slices.push({ start: tokens.length, ahead, counts: { front, left, unordered }, joinSeconds: joinSecondsOf(seconds) })
+    for (let i = 5; i < answer.length; i += 2) {
       tokens.push(answer[i] as string)
       keys.push(Number(answer[i + 1]))
     }
   }
-  return new SlicedLine(
-    new LineCopy({ keys: Float64Array.from(keys), tokens, takenAt, ttlMs: COPY_MAX_AGE_MS }),
-    slices,
-    takenAt,
-    takenAt + Math.ceil(tookMs),
-  )
+  return new SlicedLine(new LineCopy({ keys: Float64Array.from(keys), tokens, takenAt, ttlMs: COPY_MAX_AGE_MS }), slices, takenAt)
 }
