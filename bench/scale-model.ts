@@ -4,6 +4,7 @@
  * computes the plan with `plan()` and keeps both in bench/results/scale.json; bench/tables.ts
  * renders them.
  */
+import { lineCopyAgeMs, NEAR_FRONT_S } from '../src/queue/relief.js'
 
 /**
  * The poll policy of `QueueService.view()` (src/queue/service.ts), restated for the formula: a
@@ -104,7 +105,8 @@ export interface VisitFigures {
 
 /** A queue script driven straight at Redis from several client processes: join, status, the gate's touch, the end. */
 export interface ShardRow {
-  script: 'join' | 'status' | 'touch' | 'end'
+  /** `copy`: each client copies the line once (its ops are the fans copied); `relieved`: status polls with the relief. */
+  script: 'join' | 'status' | 'touch' | 'end' | 'copy' | 'relieved'
   /** Calls each client process keeps in flight: they gather into one script run per event-loop turn. */
   inFlight: number
   opsPerS: number
@@ -123,8 +125,12 @@ export interface ShardFigures {
   lineLength: number
   rows: ShardRow[]
   tick: { admitPerTick: number; ticks: number; redisCpuUsPerTick: number; redisCpuUsPerAdmitted: number }
-  /** What the proposed relief would be built from: a batched heartbeat (ZMSCORE, ZADD XX) and a copy of the line (ZRANGE). */
-  heartbeat: { batch: number; redisCpuUsPerMember: number }
+  /**
+   * The relief: a heartbeat run (lua/beat-3.lua, up to `batch` fans a run) per fan, of `fans`
+   * polls answered from one process's copy, and a tick with nothing to send (the read of the counts).
+   */
+  heartbeat: { batch: number; fans: number; redisCpuUsPerMember: number; redisCpuUsPerTick: number }
+  /** A copy of the line in slices (lua/slice-3.lua), per fan copied: the `copy` row. */
   copy: { members: number; redisCpuUsPerMember: number }
 }
 
@@ -135,6 +141,9 @@ export interface PollRow {
   modelPerS: number
   simulatedFans: number
   simulatedPolls: number
+  /** The share of the counted polls the relief answered from a copy of the line, and what the model says of it. */
+  fromCopy: number
+  modelFromCopy: number
   /** Polls a simulated second in the window, times the scale. */
   measuredPerS: number
   /** The model for the simulated line and rate, times the scale: what the simulation checks. */
@@ -193,10 +202,10 @@ export interface PlanScenario {
   processes: number
   /** Shares of one Redis core, in per cent. */
   shard: { joins: number; polls: number; admission: number; admitted: number; background: number; total: number }
-  /** The shard's total with the proposed relief (positions from a copy of the line, heartbeats batched). */
+  /** The shard's total with the relief (positions from a copy of the line, heartbeats batched), the copies included. */
   reliefTotal: number
-  /** With the relief, the copies of the line, read from one of the shard's replicas: a share of its core, in per cent. */
-  reliefReplica: number
+  /** Of that, the processes' copies of the line, each taken once per copy age from the shard's primary. */
+  reliefCopies: number
 }
 
 export interface Plan {
@@ -232,8 +241,10 @@ export interface Plan {
   /** The shortest window in which all `fans` may join (admission running) with one shard within the target, today and with the relief. */
   shortestJoinWindowS: number
   shortestJoinWindowSWithRelief: number
-  /** With the relief, the first copies of the whole line as admission opens (one per process), in seconds of a replica's CPU. */
+  /** With the relief, the first copies of the whole line as admission opens (one per process), in seconds of the shard's CPU. */
   firstCopiesS: number
+  /** How often each process copies the line again, in seconds. */
+  copyAgeS: number
 }
 
 export interface ScaleFigures extends ScaleMeasurements {
@@ -251,10 +262,13 @@ export interface PlanInputs {
 }
 
 /**
- * With the relief, fans this many seconds of admission from the front (those told to poll every
- * second, and one tick more) still ask the store each poll: their positions must be exact.
+ * The share of a line's polls answered from a copy with the relief, by the model: all but those of
+ * the fans within the front's places.
  */
-const FRONT_SECONDS = 5
+export function fromCopyShare(fans: number, admitPerS: number, capMs: number): number {
+  const all = pollsAlongTheLine(fans, admitPerS, capMs)
+  return 1 - pollsAlongTheLine(Math.min(fans, NEAR_FRONT_S * admitPerS), admitPerS, capMs) / all
+}
 
 /** The cost of a script at the smallest batches measured: what a crowd spread over many processes gets. */
 function smallBatchCost(rows: ShardRow[], script: ShardRow['script']): number {
@@ -290,28 +304,28 @@ export function plan(m: ScaleMeasurements, inputs: PlanInputs): Plan {
     heartbeatUs: m.shard.heartbeat.redisCpuUsPerMember,
     copyUs: m.shard.copy.redisCpuUsPerMember,
   }
+  const copyAgeS = lineCopyAgeMs(m.polls.waitingIdleS) / 1000
   const admittedRequests = admittedSteps.reduce((sum, s) => sum + s.requestsPerFan, 0)
   const percentOfCore = (usPerS: number) => usPerS / 10_000
 
   /**
    * The polls' cost on the shard with the relief (docs/scaling.md, the next step): the fans near
-   * the front ask the store as today; every other poll is one fan in its process's heartbeat batch
-   * of the tick; each join counts itself in its second (costed as a heartbeat); each process reads
-   * the line's counters once a tick (one unbatched script run, costed as an end). The copies of the
-   * line are read from a replica of the shard, each process copying the whole line once per
-   * waiting idle limit.
+   * the front run the status script as today; every other poll is one fan in its process's
+   * heartbeat run of the tick. The joins' counting is in the join's measured cost, and each tick's
+   * read of the counts in the processes' own loops (the visit's background); each process copies
+   * the whole line from the shard once per copy age.
    */
-  const reliefUs = (lineLength: number, pollsPerS: number, joinsPerS: number, processes: number) => {
-    const front = pollsAlongTheLine(Math.min(lineLength, FRONT_SECONDS * R), R, capMs)
-    return front * costs.pollUs + (pollsPerS - front + joinsPerS) * costs.heartbeatUs + processes * costs.endUs
+  const reliefPollsUs = (lineLength: number, pollsPerS: number) => {
+    const front = pollsAlongTheLine(Math.min(lineLength, NEAR_FRONT_S * R), R, capMs)
+    return front * costs.pollUs + (pollsPerS - front) * costs.heartbeatUs
   }
-  const replicaUs = (lineLength: number, processes: number) => (processes * lineLength * costs.copyUs) / m.polls.waitingIdleS
+  const copiesUs = (lineLength: number, processes: number) => (processes * lineLength * costs.copyUs) / copyAgeS
 
   /**
    * The load at one moment: `lineLength` fans waiting, `joinsPerS` joining. While admitting, the
    * line's polls follow the model, and R fans a second are admitted and buy; before admission
-   * opens (a pre-queue) every fan polls once per poll cap, and with the relief each poll is a
-   * heartbeat (no fan is shown a position yet).
+   * opens (a pre-queue) every fan polls once per poll cap, and the relief is not at work: the
+   * admission loop does not tick a line before admission opens, so no process reads its counts.
    */
   const scenario = (name: string, lineLength: number, joinsPerS: number, admitting = true): PlanScenario => {
     const admitted = admitting ? R : 0
@@ -327,9 +341,8 @@ export function plan(m: ScaleMeasurements, inputs: PlanInputs): Plan {
       total: 0,
     }
     shard.total = shard.joins + shard.polls + shard.admission + shard.admitted + shard.background
-    const relieved = admitting
-      ? reliefUs(lineLength, pollsPerS, joinsPerS, processes)
-      : (pollsPerS + joinsPerS) * costs.heartbeatUs + processes * costs.endUs
+    const copies = admitting ? percentOfCore(copiesUs(lineLength, processes)) : 0
+    const relieved = admitting ? percentOfCore(reliefPollsUs(lineLength, pollsPerS)) + copies : shard.polls
     return {
       name,
       lineLength,
@@ -339,8 +352,8 @@ export function plan(m: ScaleMeasurements, inputs: PlanInputs): Plan {
       processCores,
       processes,
       shard,
-      reliefTotal: shard.total - shard.polls + percentOfCore(relieved),
-      reliefReplica: admitting ? percentOfCore(replicaUs(lineLength, processes)) : 0,
+      reliefTotal: shard.total - shard.polls + relieved,
+      reliefCopies: copies,
     }
   }
 
@@ -367,13 +380,14 @@ export function plan(m: ScaleMeasurements, inputs: PlanInputs): Plan {
       processCores: round1(s.processCores),
       shard: round(s.shard),
       reliefTotal: round1(s.reliefTotal),
-      reliefReplica: round1(s.reliefReplica),
+      reliefCopies: round1(s.reliefCopies),
     })),
     longestLine: largest((n) => fits(scenario('', n, 0)), 10 * fans),
     longestLineWithRelief: largest((n) => fitsWithRelief(scenario('', n, 0)), 10 * fans),
     shortestJoinWindowS: smallest((w) => fits(scenario('', rushLine(w), fans / w)), 3600),
     shortestJoinWindowSWithRelief: smallest((w) => fitsWithRelief(scenario('', rushLine(w), fans / w)), 3600),
     firstCopiesS: round1((opening.processes * fans * costs.copyUs) / 1e6),
+    copyAgeS,
   }
 }
 

@@ -9,8 +9,9 @@
  *     ends the entry);
  *  2. shard: the ceiling of one shard for one concert: the real join and status scripts (through
  *     RedisQueueStore, as a service runs them) driven from several client processes
- *     (bench/scale-client.ts), with Redis's CPU; the tick's cost per fan admitted; and what the
- *     proposed relief is built from (a batched heartbeat, a copy of the line);
+ *     (bench/scale-client.ts), with Redis's CPU; the tick's cost per fan admitted; and the relief
+ *     (src/queue/relief.ts): each client's copy of the line, its polls with the relief, and what a
+ *     heartbeat and a tick's read of the counts cost;
  *  3. polls: the polls a second a line of N fans sends under the real policy at an admission rate,
  *     from the formula (bench/scale-model.ts), checked by a time-compressed simulation: the app in
  *     this process on a clock moved by hand, a line scaled down with its rate, fans polling at
@@ -42,6 +43,7 @@ import type { App } from '../src/platform/http/types.js'
 import { connectRedis } from '../src/platform/redis/client.js'
 import { TokenSigner } from '../src/platform/signer.js'
 import { RedisQueueStore } from '../src/queue/redis-store.js'
+import { BEATS_PER_RUN, NEAR_FRONT_S } from '../src/queue/relief.js'
 import type { QueueSettings } from '../src/queue/settings.js'
 import { AccessTokens } from '../src/users/access-tokens.js'
 import { ManualClock } from '../test/support/clock.js'
@@ -65,6 +67,7 @@ import {
 } from './lib.js'
 import type { ClientRun } from './scale-client.js'
 import {
+  fromCopyShare,
   type PollFigures,
   type PollRow,
   type ProcessFigures,
@@ -111,10 +114,10 @@ const BACKGROUND_S = 4
 const SIM_STEP_MS = 10
 /** Ticks the shard's tick figure is the mean of. */
 const TICKS = 10
-/** Members of one heartbeat batch (ZADD XX) in the relief's building blocks. */
-const HEARTBEAT_BATCH = 1000
-/** Copies of the whole line the copy figure is the mean of. */
-const COPIES = 3
+/** The relief is measured on a line this many times the front's exact places at the least. */
+const RELIEF_LINE_FRONTS = 4
+/** Ticks with nothing to send that the cost of reading the counts is the mean of. */
+const READINGS = 200
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const round1 = (x: number) => Math.round(x * 10) / 10
@@ -463,23 +466,23 @@ async function measureShard(redisUrl: string): Promise<ShardFigures> {
     for (const inFlight of IN_FLIGHT) await measure('touch', inFlight, shares)
     await measure('end', Math.min(...IN_FLIGHT), shares)
 
-    // The relief's building blocks, on the line still waiting: copies of it, and heartbeats in batches.
-    const beforeCopies = await snapshot(redis)
-    let tokens: string[] = []
-    for (let k = 0; k < COPIES; k++) {
-      const copy = await redis.zrange(store.key(concertId, 'waiting'), '0', '-1', 'WITHSCORES')
-      tokens = copy.filter((_, i) => i % 2 === 0)
+    // The relief, on the line still waiting (made long enough first, not counted): each client
+    // copies it, then polls its fans still in it with the relief.
+    const waitingKey = store.key(concertId, 'waiting')
+    while ((await redis.zcard(waitingKey)) < RELIEF_LINE_FRONTS * NEAR_FRONT_S * PLAN.admitPerS) {
+      await Promise.all(
+        clients.map((c) => c.run({ script: 'join', concertId, inFlight: Math.max(...IN_FLIGHT), untilMs: Date.now() + 2000, settings })),
+      )
     }
-    const copyCpu = delta(beforeCopies, await snapshot(redis)).cpuUs
-    const beforeBeats = await snapshot(redis)
-    const now = String(Date.now())
-    for (let i = 0; i < tokens.length; i += HEARTBEAT_BATCH) {
-      // Which fans of the batch are still in line (the others are told at their next poll), and their last poll now.
-      const batch = tokens.slice(i, i + HEARTBEAT_BATCH)
-      await redis.zmscore(store.key(concertId, 'seen'), ...batch)
-      await redis.zadd(store.key(concertId, 'seen'), 'XX', ...batch.flatMap((t) => [now, t]))
-    }
-    const beatCpu = delta(beforeBeats, await snapshot(redis)).cpuUs
+    const copiedLine = await redis.zcard(waitingKey)
+    const waitingNow = await redis.zrange(waitingKey, '0', '-1')
+    await measure(
+      'copy',
+      1,
+      clients.map(() => waitingNow),
+    )
+    for (const inFlight of IN_FLIGHT) await measure('relieved', inFlight)
+    const heartbeat = await measureHeartbeats(redis, store, concertId, settings)
     return {
       clients: CLIENTS,
       durationS: SHARD_S,
@@ -491,8 +494,8 @@ async function measureShard(redisUrl: string): Promise<ShardFigures> {
         redisCpuUsPerTick: Math.round(tickCpu / Math.max(1, ticks)),
         redisCpuUsPerAdmitted: round2(tickCpu / Math.max(1, admitted)),
       },
-      heartbeat: { batch: HEARTBEAT_BATCH, redisCpuUsPerMember: round2(beatCpu / Math.max(1, tokens.length)) },
-      copy: { members: tokens.length, redisCpuUsPerMember: round2(copyCpu / Math.max(1, COPIES * tokens.length)) },
+      heartbeat,
+      copy: { members: copiedLine, redisCpuUsPerMember: rows.find((r) => r.script === 'copy')!.redisCpuUsPerOp },
     }
   } finally {
     await Promise.all(clients.map((c) => c.stop()))
@@ -500,6 +503,43 @@ async function measureShard(redisUrl: string): Promise<ShardFigures> {
     await redis.unlink(...store.keys(concertId))
     await redis.zrem(store.liveKey, concertId)
     redis.disconnect()
+  }
+}
+
+/**
+ * One process's relief, step by step: a tick reads the counts and the line is copied (not
+ * counted); every fan beyond the front's places polls, answered from the copy; then the next tick
+ * sends their heartbeats (counted, per fan), and ticks with nothing to send read the counts
+ * (counted, per tick). The ticks are paused (they admit no one) and, but the first, in its window.
+ */
+async function measureHeartbeats(redis: Redis, store: RedisQueueStore, concertId: string, settings: QueueSettings) {
+  const paused = { ...settings, paused: true }
+  const at = Math.floor(Date.now() / 1000) * 1000
+  await store.tick(concertId, at, paused)
+  await store.copyLine(concertId, at)
+  const far = await redis.zrange(store.key(concertId, 'waiting'), String(NEAR_FRONT_S * PLAN.admitPerS), '-1')
+  for (let i = 0; i < far.length; i += 5000) {
+    const tokens = far.slice(i, i + 5000)
+    const entries = await redis.hmget(store.key(concertId, 'entries'), ...tokens)
+    await Promise.all(
+      tokens.map((token, k) => {
+        const [userId, joinedAt, orderKey] = entries[k]!.split('|') as [string, string, string]
+        return store.status(concertId, token, at + 100, settings, { userId, joinedAt: Number(joinedAt), orderKey: Number(orderKey) })
+      }),
+    )
+  }
+  const beats = store.relief.pendingBeats(concertId)
+  const beforeBeats = await snapshot(redis)
+  await store.tick(concertId, at + 200, paused)
+  const beatCpu = delta(beforeBeats, await snapshot(redis)).cpuUs
+  const beforeReadings = await snapshot(redis)
+  for (let k = 0; k < READINGS; k++) await store.tick(concertId, at + 300, paused)
+  const readingCpu = delta(beforeReadings, await snapshot(redis)).cpuUs
+  return {
+    batch: BEATS_PER_RUN,
+    fans: beats,
+    redisCpuUsPerMember: round2(beatCpu / Math.max(1, beats)),
+    redisCpuUsPerTick: round1(readingCpu / READINGS),
   }
 }
 
@@ -573,9 +613,13 @@ async function simulateLine(app: App, clock: ManualClock, concertId: string, fan
   const stepsPerSecond = 1000 / SIM_STEP_MS
   const warmSteps = SIM_WARM_S * stepsPerSecond
   let counted = 0
+  // The polls the relief answered from the copy wait for the tick to go as heartbeats: counted there.
+  const store = app.components.queueStore as RedisQueueStore
+  let fromCopy = 0
   for (step = 1; step <= warmSteps + SIM_WINDOW_S * stepsPerSecond; step++) {
     clock.advance(SIM_STEP_MS)
     if (step % stepsPerSecond === 0) {
+      if (step > warmSteps) fromCopy += store.relief.pendingBeats(concertId)
       await app.components.queue.tick()
       for (const { token, pollAfterMs } of await Promise.all(Array.from({ length: admitPerS }, join))) due.at(after(pollAfterMs), token)
     }
@@ -591,6 +635,8 @@ async function simulateLine(app: App, clock: ManualClock, concertId: string, fan
   const atScale = pollsAlongTheLine(n, admitPerS, capMs)
   return {
     fans,
+    fromCopy: round2(fromCopy / counted),
+    modelFromCopy: round2(fromCopyShare(n, admitPerS, capMs)),
     summedPerS: Math.round(pollsSummedOverPositions(fans, PLAN.admitPerS, capMs)),
     modelPerS: Math.round(pollsAlongTheLine(fans, PLAN.admitPerS, capMs)),
     simulatedFans: n,

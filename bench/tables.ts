@@ -475,7 +475,16 @@ export function visitTable(v: VisitFigures): string {
   ].join('\n')
 }
 
-/** The join and status scripts at one Redis, the tick, and the relief's building blocks. */
+/** What the shard part says of the relief; results from before it was built give what it would be built from. */
+function reliefNote(s: ShardFigures): string {
+  const h = s.heartbeat as ShardFigures['heartbeat'] & Partial<ShardFigures['heartbeat']>
+  if (h.redisCpuUsPerTick === undefined) {
+    return `Measured before the relief was built, what it would be built from, on the same line: a heartbeat batch (\`ZMSCORE\` and \`ZADD XX\` of ${thousands(h.batch)} fans) costs ${micros(h.redisCpuUsPerMember)} µs a fan; a copy of the whole line (\`ZRANGE … WITHSCORES\` of ${thousands(s.copy.members)} fans) ${micros(s.copy.redisCpuUsPerMember)} µs a fan.`
+  }
+  return `The relief, on the line left waiting (${thousands(s.copy.members)} fans): *copy* is each client copying it in slices (per fan copied), *relieved* the status polls of the client's fans still waiting, with its copy and its tick every 250 ms (heartbeats and the read of the counts included). One process's heartbeats of ${thousands(h.fans)} polls answered from its copy (runs of ${thousands(h.batch)}) cost ${micros(h.redisCpuUsPerMember)} µs a fan; a tick with nothing to send, ${micros(h.redisCpuUsPerTick)} µs.`
+}
+
+/** The join and status scripts at one Redis, the tick, and the relief. */
 export function shardTable(s: ShardFigures): string {
   return [
     '| script | client processes × calls in flight | per second | per script run | Redis CPU | Redis CPU µs each | one Redis core carries, per second |',
@@ -485,18 +494,20 @@ export function shardTable(s: ShardFigures): string {
         `| ${r.script} | ${s.clients} × ${r.inFlight} | ${thousands(r.opsPerS)} | ${r.opsPerCall} | ${percent(r.redisCpuPercent)} | ${micros(r.redisCpuUsPerOp)} | ${thousands(r.ceilingPerS)} |`,
     ),
     '',
-    `${s.durationS} s a row; the polls ran on a line of ${thousands(s.lineLength)} waiting fans. The tick admitting ${thousands(s.tick.admitPerTick)} fans: ${thousands(s.tick.redisCpuUsPerTick)} µs of Redis CPU a tick, ${micros(s.tick.redisCpuUsPerAdmitted)} µs a fan admitted (the mean of ${s.tick.ticks} ticks). What the relief would be built from, on the same line: a heartbeat batch (\`ZMSCORE\` and \`ZADD XX\` of ${thousands(s.heartbeat.batch)} fans) costs ${micros(s.heartbeat.redisCpuUsPerMember)} µs a fan; a copy of the whole line (\`ZRANGE … WITHSCORES\` of ${thousands(s.copy.members)} fans) ${micros(s.copy.redisCpuUsPerMember)} µs a fan.`,
+    `${s.durationS} s a row; the polls ran on a line of ${thousands(s.lineLength)} waiting fans. The tick admitting ${thousands(s.tick.admitPerTick)} fans: ${thousands(s.tick.redisCpuUsPerTick)} µs of Redis CPU a tick, ${micros(s.tick.redisCpuUsPerAdmitted)} µs a fan admitted (the mean of ${s.tick.ticks} ticks). ${reliefNote(s)}`,
   ].join('\n')
 }
 
 /** Polls a second against the line's length: summed over the positions, along the line, and simulated. */
 export function pollTable(p: PollFigures): string {
+  // Results from before the relief was built have no count of the polls it answered.
+  const relief = p.rows.every((r) => r.fromCopy !== undefined)
   return [
-    '| fans waiting | polls/s summed over positions | polls/s along the line (model) | simulated fans | polls counted | simulated polls/s (× scale) | model for the simulated line (× scale) | simulated ÷ model |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| fans waiting | polls/s summed over positions | polls/s along the line (model) | simulated fans | polls counted | simulated polls/s (× scale) | model for the simulated line (× scale) | simulated ÷ model |${relief ? ' answered from the copy (simulated) | answered from the copy (model) |' : ''}`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|${relief ? '---:|---:|' : ''}`,
     ...p.rows.map(
       (r) =>
-        `| ${thousands(r.fans)} | ${thousands(r.summedPerS)} | ${thousands(r.modelPerS)} | ${thousands(r.simulatedFans)} | ${thousands(r.simulatedPolls)} | ${thousands(r.measuredPerS)} | ${thousands(r.modelAtScalePerS)} | ${r.measuredToModel.toFixed(2)} |`,
+        `| ${thousands(r.fans)} | ${thousands(r.summedPerS)} | ${thousands(r.modelPerS)} | ${thousands(r.simulatedFans)} | ${thousands(r.simulatedPolls)} | ${thousands(r.measuredPerS)} | ${thousands(r.modelAtScalePerS)} | ${r.measuredToModel.toFixed(2)} |${relief ? ` ${percent(r.fromCopy * 100)} | ${percent(r.modelFromCopy * 100)} |` : ''}`,
     ),
     '',
     `Admission at ${thousands(p.admitPerS)} a second, a poll cap of ${p.pollCapMs / 1000} s. Simulated at 1/${p.scale} of the line and of the rate (${p.admitPerS / p.scale} a second), on a clock moved by hand: ${p.windowS} simulated seconds counted after ${p.warmS} of warm-up.`,
@@ -517,6 +528,9 @@ export function processTable(p: ProcessFigures): string {
   ].join('\n')
 }
 
+/** Whether the plan was computed with the relief as built (results from before it give the proposal's model). */
+const built = (p: Plan) => p.copyAgeS !== undefined
+
 /** The sale's peak in each scenario: requests, processes, and the concert's shard as a share of one core. */
 export function planTable(p: Plan): string {
   const row = (label: string, cell: (s: Plan['scenarios'][number]) => string) => `| ${label} | ${p.scenarios.map(cell).join(' | ')} |`
@@ -535,8 +549,15 @@ export function planTable(p: Plan): string {
     row("shard: admitted fans' gate checks and ends", (s) => percent(s.shard.admitted)),
     row("shard: the processes' own loops", (s) => percent(s.shard.background)),
     row('**shard, of one core**', (s) => `**${percent(s.shard.total)}**`),
-    row('shard with the relief', (s) => percent(s.reliefTotal)),
-    row("with the relief: the copies, on a replica's core", (s) => percent(s.reliefReplica)),
+    ...(built(p)
+      ? [
+          row('shard with the relief', (s) => percent(s.reliefTotal)),
+          row('with the relief: of which the copies of the line', (s) => percent(s.reliefCopies)),
+        ]
+      : [
+          row('shard with the relief (as proposed before it was built)', (s) => percent(s.reliefTotal)),
+          row("with the relief: the copies, on a replica's core", (s) => percent((s as { reliefReplica?: number }).reliefReplica ?? 0)),
+        ]),
   ].join('\n')
 }
 
@@ -555,7 +576,7 @@ export function planSummary(p: Plan): string {
     const relieved = over.filter((s) => s.reliefTotal <= target)
     const still = over.filter((s) => s.reliefTotal > target)
     lines.push(
-      `With the relief proposed below, ${relieved.length > 0 ? `${named(relieved)} ${relieved.length > 1 ? 'come' : 'comes'} within the plan` : 'no peak comes within the plan'}${still.length > 0 ? `; ${named(still)} ${still.length > 1 ? 'stay' : 'stays'} above it` : ''}.`,
+      `With the relief ${built(p) ? 'described below' : 'as proposed before it was built (its copies on a replica, its costs those of what it would be built from; `npm run bench:scale` measures it as built)'}, ${relieved.length > 0 ? `${named(relieved)} ${relieved.length > 1 ? 'come' : 'comes'} within the plan` : 'no peak comes within the plan'}${still.length > 0 ? `; ${named(still)} ${still.length > 1 ? 'stay' : 'stays'} above it` : ''}.`,
     )
   } else {
     lines.push(
@@ -564,7 +585,7 @@ export function planSummary(p: Plan): string {
   }
   const line = (n: number) => (n === 0 ? 'no line at all' : `a line of ${thousands(n)} fans`)
   lines.push(
-    `Within ${target} % of its core, one shard carries ${line(p.longestLine)} at ${thousands(p.admitPerS)} admitted a second; with the relief, ${line(p.longestLineWithRelief)}. The relief's first copies of the line, one per process as admission opens, cost a replica ${p.firstCopiesS.toFixed(1)} s of CPU in all, taken in slices.`,
+    `Within ${target} % of its core, one shard carries ${line(p.longestLine)} at ${thousands(p.admitPerS)} admitted a second; with the relief, ${line(p.longestLineWithRelief)}. ${built(p) ? `Each process copies the line once every ${p.copyAgeS} s; the first copies, one per process as admission opens, cost the shard ${p.firstCopiesS.toFixed(1)} s of CPU in all, taken in slices.` : `The relief's first copies of the line, one per process as admission opens, cost a replica ${p.firstCopiesS.toFixed(1)} s of CPU in all, taken in slices.`}`,
   )
   const rush = (s: number) => (s >= 3600 ? 'not even over an hour' : `only if it is spread over at least ${thousands(s)} s`)
   lines.push(

@@ -64,6 +64,7 @@ export interface StatusCall {
   tokenId: string
   entry: TokenEntry
   at: Deadlines
+  settings: QueueSettings
 }
 
 /** One pass through the gate of a batch. */
@@ -123,7 +124,7 @@ export abstract class BatchedQueueStore implements QueueStore {
   }
 
   async status(concertId: string, tokenId: string, now: number, s: QueueSettings, entry: TokenEntry): Promise<EntryState> {
-    return toState(await this.#polls.run(concertId, { tokenId, entry, at: deadlines(now, s) }))
+    return toState(await this.#polls.run(concertId, { tokenId, entry, at: deadlines(now, s), settings: s }))
   }
 
   async touch(concertId: string, tokenId: string, now: number, s: QueueSettings): Promise<EntryState> {

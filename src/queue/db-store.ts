@@ -14,6 +14,7 @@ import {
 } from './batched-store.js'
 import { emptyCounts, type HealthCounts } from './booking-health.js'
 import { deadlines, recentSince } from './deadlines.js'
+import { LineCopy } from './line-copy.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
 import type { AdaptiveRecord, AdaptiveWindow, EndReason, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 
@@ -38,7 +39,6 @@ const LINE_COPY_MS = 1000
  * still waiting, before which every entry of the copy has left.
  */
 const FRONT_ENTRIES = 32
-const MIN_ORDER_KEY = '-9223372036854775808'
 /** A concert's booking health is kept this many windows: past the decision on them. */
 const HEALTH_KEEP_WINDOWS = 10
 
@@ -107,87 +107,6 @@ interface PollRow extends StateRow {
   front_tokens: string[]
 }
 
-/** The first waiting entries of a line, in order; `whole` when they are all that wait. */
-interface Front {
-  keys: number[]
-  tokens: string[]
-  whole: boolean
-}
-
-const before = (key: number, token: string, thanKey: number, thanToken: string) => key < thanKey || (key === thanKey && token < thanToken)
-
-/**
- * The waiting line of a concert as one statement saw it, in order: a poll's position is where its
- * entry sorts here, found by binary search, so polls do not count the line. Admission takes the
- * front of the line, and each poll's statement also reads the front of the line now: the entries
- * of the copy ahead of it have left since, whichever process admitted them, and are not counted.
- * Entries that leave further back are counted until this process takes a new copy: at once after
- * it ends any, within LINE_COPY_MS after another does; a position may lag them, never run ahead of
- * the line, but for another process's join that lands within the copy behind its front, missed
- * until then.
- */
-class LineCopy {
-  readonly keys: Float64Array
-  readonly tokens: string[]
-  readonly takenAt: number
-  readonly ttlMs: number
-
-  constructor(copy: { keys: Float64Array; tokens: string[]; takenAt: number; ttlMs: number }) {
-    this.keys = copy.keys
-    this.tokens = copy.tokens
-    this.takenAt = copy.takenAt
-    this.ttlMs = copy.ttlMs
-  }
-
-  get lastKey(): string {
-    return this.keys.length === 0 ? MIN_ORDER_KEY : String(this.keys[this.keys.length - 1])
-  }
-
-  get lastToken(): string {
-    return this.tokens.at(-1) ?? ''
-  }
-
-  /** Whether an entry of this order key would sort within the copy rather than after it. */
-  covers(key: number): boolean {
-    return this.keys.length > 0 && key <= this.keys[this.keys.length - 1]!
-  }
-
-  /**
-   * How many entries wait ahead of (key, token) now, or ahead of the copy's end (`end`), given the
-   * front of the line now. Ahead of the last entry of the front, those of the front; behind it, up
-   * to the point, the copy's: the copy's entries ahead of it that are not in the front have left.
-   */
-  waitingAhead(point: { key: number; token: string } | 'end', front: Front): number {
-    const m = front.keys.length
-    const last = this.keys.length - 1
-    const ahead = (i: number) =>
-      point === 'end'
-        ? last >= 0 && !before(this.keys[last]!, this.tokens[last]!, front.keys[i]!, front.tokens[i]!)
-        : before(front.keys[i]!, front.tokens[i]!, point.key, point.token)
-    let n = 0
-    while (n < m && ahead(n)) n++
-    if (n < m || front.whole) return n
-    // The whole front is ahead of the point: then the copy's entries between its last and the point.
-    const at = this.ahead(front.keys[m - 1]!, front.tokens[m - 1]!)
-    const inCopy = at <= last && this.keys[at] === front.keys[m - 1] && this.tokens[at] === front.tokens[m - 1]
-    const upTo = point === 'end' ? this.keys.length : this.ahead(point.key, point.token)
-    return m + Math.max(0, upTo - at - (inCopy ? 1 : 0))
-  }
-
-  /** How many entries of the copy sort before (key, token), whether or not it is one of them. */
-  ahead(key: number, token: string): number {
-    let lo = 0
-    let hi = this.keys.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const k = this.keys[mid]!
-      if (k < key || (k === key && this.tokens[mid]! < token)) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-}
-
 /** A join's row; no token_id and a retry_after_ms: its address's limit refused it. */
 type JoinRow = StateRow & { token_id: string | null; joined_at: Date; order_key: number; created: boolean; retry_after_ms: number | null }
 
@@ -225,6 +144,14 @@ const dates = (times: number[]) => times.map((t) => new Date(t))
  * functions it calls are in sql/.
  */
 export class DbQueueStore extends BatchedQueueStore {
+  /**
+   * This process's copy of each concert's waiting line. Admission takes the front of the line,
+   * and each poll's statement also reads the front of the line now: the entries of the copy ahead
+   * of it have left since, whichever process admitted them, and are not counted. Entries that leave
+   * further back are counted until this process takes a new copy: at once after it ends any, within
+   * LINE_COPY_MS after another does; a position may lag them, never run ahead of the line, but for
+   * another process's join that lands within the copy behind its front, missed until then.
+   */
   readonly #lines = new Generations<LineCopy>(500)
   /** One copy of a line taken at a time; this process's changes to the line make a copy being taken stale. */
   readonly #lineLoads = new SingleFlight<LineCopy>()

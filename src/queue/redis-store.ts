@@ -1,6 +1,7 @@
 import { Generations } from '../platform/generations.js'
 import type { RedisClient } from '../platform/redis/client.js'
 import { LuaScripts } from '../platform/redis/scripts.js'
+import { SingleFlight } from '../platform/single-flight.js'
 import { ADAPTIVE_WINDOW_MS } from './adaptive.js'
 import {
   BatchedQueueStore,
@@ -14,11 +15,24 @@ import {
 } from './batched-store.js'
 import { emptyCounts, type HealthCounts } from './booking-health.js'
 import { deadlines, recentSince } from './deadlines.js'
+import { BEATS_PER_RUN, COPY_SLICE, joinSecondsOf, Relief, sliced } from './relief.js'
 import { admissionBounds, promotesOnFree, type QueueSettings } from './settings.js'
 import type { AdaptiveRecord, AdaptiveWindow, QueueFigures, RecentAdmissions, TickResult } from './store.js'
 import { QUEUE_TOKEN_TTL_S } from './tokens.js'
 
-type ConcertScript = 'join' | 'status' | 'touch' | 'peek' | 'end' | 'tick' | 'recent' | 'figures' | 'adaptive-save' | 'adaptive'
+type ConcertScript =
+  | 'join'
+  | 'status'
+  | 'touch'
+  | 'peek'
+  | 'end'
+  | 'tick'
+  | 'recent'
+  | 'figures'
+  | 'adaptive-save'
+  | 'adaptive'
+  | 'slice'
+  | 'beat'
 /** The scripts of adaptive admission that take a window's key besides the concert's. */
 type WindowScript = 'health-add' | 'adaptive-take'
 /** The scripts of the list of live concerts: one key of its own, outside every concert's slot. */
@@ -51,21 +65,40 @@ const KEY_NAMES = [
   'adaptive',
   'joins',
   'joinwindows',
+  'counts',
+  'joinseconds',
 ] as const
 type KeyName = (typeof KEY_NAMES)[number]
 
 /** The keys each script takes, in its order (each script's header says what they hold). */
 const SCRIPT_KEYS: Record<ConcertScript, KeyName[]> = {
-  join: ['users', 'entries', 'waiting', 'seen', 'active', 'maxuntil', 'ended', 'reasons', 'admitted', 'generation', 'joins', 'joinwindows'],
-  status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'generation'],
-  touch: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons'],
+  join: [
+    'users',
+    'entries',
+    'waiting',
+    'seen',
+    'active',
+    'maxuntil',
+    'ended',
+    'reasons',
+    'admitted',
+    'generation',
+    'joins',
+    'joinwindows',
+    'counts',
+    'joinseconds',
+  ],
+  status: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'generation', 'counts'],
+  touch: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'counts'],
   peek: ['active', 'maxuntil', 'waiting', 'seen', 'reasons'],
-  end: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted'],
-  tick: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'tick', 'generation'],
+  end: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'counts'],
+  tick: ['active', 'maxuntil', 'waiting', 'seen', 'entries', 'users', 'ended', 'reasons', 'admitted', 'tick', 'generation', 'counts'],
   recent: ['admitted', 'active'],
   figures: ['seen', 'active', 'admitted'],
   'adaptive-save': ['adaptive'],
   adaptive: ['adaptive'],
+  slice: ['waiting', 'counts', 'joinseconds'],
+  beat: ['seen', 'counts', 'joinseconds'],
 }
 
 /** One join's answer from the join script (its header says what each shape means). */
@@ -102,6 +135,9 @@ export class RedisQueueStore extends BatchedQueueStore {
    * The 10,000 seen last at most: one forgotten is kept again by its next poll.
    */
   readonly #seenInLine = new Generations<true>(5_000)
+  /** What this process knows of each concert's line to answer polls far from the front. */
+  readonly relief = new Relief()
+  readonly #copies = new SingleFlight<number>()
 
   constructor(
     /** The connection (tests play a broken admission against the same keys through it). */
@@ -133,15 +169,65 @@ export class RedisQueueStore extends BatchedQueueStore {
     return answers
   }
 
+  /**
+   * Polls far from the front are answered from this process's copy of the line and sent as
+   * heartbeats at the next tick (relief.ts); the others run the status script.
+   */
   protected async statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]> {
-    const records = calls.map((c) => [c.tokenId, c.at.now, c.at.staleBefore, c.entry.userId, c.entry.joinedAt, c.entry.orderKey])
+    const answers: (RawState | undefined)[] = calls.map((c) => {
+      const position = this.relief.answer(concertId, c)
+      return position === undefined ? undefined : ['W', position]
+    })
+    const exact = calls.filter((_, i) => answers[i] === undefined)
+    const first = calls[0]!
+    if (this.relief.copyDue(concertId, first.at.now, first.settings)) void this.copyLine(concertId, first.at.now).catch(() => undefined)
+    if (exact.length === 0) return answers as RawState[]
+    const records = exact.map((c) => [c.tokenId, c.at.now, c.at.staleBefore, c.entry.userId, c.entry.joinedAt, c.entry.orderKey])
     const states = (await this.run('status', concertId, records.flat())) as RawState[]
+    let next = 0
+    for (let i = 0; i < answers.length; i++) answers[i] ??= states[next++]
     this.sawLine(concertId, states)
     // Tokens put back in line after a loss of data list their concert at once.
     let restored = -1
     for (const s of states) if (s[0] === 'W' && s[2] !== undefined) restored = Math.max(restored, s[2])
     if (restored >= 0) await this.list([[restored, concertId]])
-    return states
+    return answers as RawState[]
+  }
+
+  /**
+   * Takes this process's copy of the concert's line, in slices (one script run each), at most one
+   * at a time: the polls that asked run the status script meanwhile. From the primary. Answers
+   * the fans copied.
+   */
+  copyLine(concertId: string, now: number): Promise<number> {
+    return this.#copies.run(concertId, async () => {
+      const answers: unknown[][] = []
+      let last: [token: string, key: string] = ['', '']
+      for (;;) {
+        const answer = (await this.run('slice', concertId, [...last, COPY_SLICE])) as unknown[]
+        answers.push(answer)
+        if (answer.length - 5 < 2 * COPY_SLICE) break
+        last = [answer.at(-2) as string, answer.at(-1) as string]
+      }
+      const copy = sliced(answers, now)
+      this.relief.copied(concertId, copy)
+      return copy.line.tokens.length
+    })
+  }
+
+  /** Sends the heartbeats noted since the last tick and reads the line's counts (lua/beat-3.lua). */
+  private async beat(concertId: string, now: number) {
+    const beats = this.relief.takeBeats(concertId)
+    const gone: string[] = []
+    let answer: [number, number, number, string[], string[]]
+    let i = 0
+    do {
+      answer = (await this.run('beat', concertId, beats.slice(i, i + BEATS_PER_RUN).flat())) as typeof answer
+      gone.push(...answer[3])
+      i += BEATS_PER_RUN
+    } while (i < beats.length)
+    const [front, left, unordered, , seconds] = answer
+    this.relief.read(concertId, { counts: { front, left, unordered }, joinSeconds: joinSecondsOf(seconds), readAt: now }, gone)
   }
 
   protected async touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]> {
@@ -235,7 +321,18 @@ export class RedisQueueStore extends BatchedQueueStore {
     return live === 1
   }
 
+  /**
+   * Then the heartbeats, and the counts read after the tick's admissions. A heartbeat sent a tick
+   * after its poll keeps the fan in line all the same: the fan's previous poll, at the pace it was
+   * told, is far inside the waiting idle limit.
+   */
   async tick(concertId: string, now: number, s: QueueSettings, seatsLeft?: number): Promise<TickResult> {
+    const result = await this.admit(concertId, now, s, seatsLeft)
+    await this.beat(concertId, now)
+    return result
+  }
+
+  private async admit(concertId: string, now: number, s: QueueSettings, seatsLeft?: number): Promise<TickResult> {
     const at = deadlines(now, s)
     const { perTick, cap } = admissionBounds(s, seatsLeft)
     const [ran, admitted, expired, emptyAt] = (await this.run('tick', concertId, [

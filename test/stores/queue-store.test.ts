@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADAPTIVE_WINDOW_MS } from '../../src/queue/adaptive.js'
 import { emptyCounts } from '../../src/queue/booking-health.js'
 import type { RedisQueueStore } from '../../src/queue/redis-store.js'
+import { NEAR_FRONT_S } from '../../src/queue/relief.js'
 import type { QueueSettings } from '../../src/queue/settings.js'
 import type { EntryState, JoinLimit, JoinResult, QueueStore } from '../../src/queue/store.js'
+import { heartbeatWithoutXX } from '../support/negative-controls.js'
 import { queueStoreTargets, type StoreUnderTest } from '../support/queue-store-targets.js'
 
 const T0 = Date.parse('2030-01-01T00:00:00Z')
@@ -750,5 +752,143 @@ describe.each(queueStoreTargets.filter((t) => t.name.startsWith('redis')))('the 
     expect((await store.status(c, fan.tokenId, T0 + SECOND, l, { userId: 'usr_live', joinedAt: T0, orderKey: 0 })).state).toBe('WAITING')
     expect(await store.liveConcerts()).toContain(c)
     expect(await sut.stores[1]!.liveConcerts()).toContain(c)
+  })
+})
+
+describe.each(queueStoreTargets.filter((t) => t.name.startsWith('redis')))('the relief of a long line on $name', (target) => {
+  let sut: StoreUnderTest
+  beforeAll(async () => {
+    sut = await target.open(2)
+  })
+  afterAll(() => sut.close())
+
+  // Admission at 10 a second: a poll that could be within 50 places of the front runs the status script.
+  const l = limits({ strategy: 'rate', admitPerTick: 10, waitingIdleS: 60 })
+  const nearFront = NEAR_FRONT_S * 10
+
+  /** A fan as the queue service makes one (its order key is its join's time), and what its token says. */
+  const joinAt = async (store: QueueStore, c: string, now: number, s = l) => {
+    const userId = user()
+    const joined = await store.join(c, userId, token(), now * 1000 + (++arrivals % 1000), now, s)
+    return { tokenId: joined.tokenId, entry: { userId, joinedAt: joined.joinedAt, orderKey: joined.orderKey } }
+  }
+  type Fan = Awaited<ReturnType<typeof joinAt>>
+
+  /**
+   * A line of `n` fans joined 10 ms apart through one process; the other (the relieved one) ticks
+   * (admitting 10) and copies the line at `copyAt`, 2 s after the last join.
+   */
+  const longLine = async (n: number, s = l) => {
+    const [relieved, other] = sut.stores as [RedisQueueStore, RedisQueueStore]
+    const c = await sut.newConcert()
+    const fans: Fan[] = []
+    for (let i = 0; i < n; i++) fans.push(await joinAt(other, c, T0 + i * 10, s))
+    const copyAt = T0 + n * 10 + 2 * SECOND
+    await relieved.tick(c, copyAt, s)
+    await relieved.copyLine(c, copyAt)
+    return { c, relieved, other, fans, copyAt }
+  }
+  const poll = (store: QueueStore, c: string, fan: Fan, now: number, s = l) => store.status(c, fan.tokenId, now, s, fan.entry)
+  const truth = (c: string, fan: Fan, now: number) => sut.stores[1]!.peek(c, fan.tokenId, now)
+  const positionOf = (s: EntryState) => (s.state === 'WAITING' ? s.position : s.state)
+  const seenOf = (store: RedisQueueStore, c: string, fan: Fan) => store.redis.zscore(store.key(c, 'seen'), fan.tokenId)
+
+  it('when fans left and joined since the copy, then a position from it is never below the true one, and above it by at most the counted leavers and same-second joins', async () => {
+    const { c, relieved, other, fans, copyAt } = await longLine(300)
+    const leavers = fans.filter((_, i) => i >= 20 && i % 10 === 3).slice(0, 20)
+    for (const fan of leavers) await other.end(c, fan.tokenId, 'LEFT', copyAt + 100, l)
+    // 30 joins within one second after the copy: each may sort ahead of a later one of its second.
+    const late: Fan[] = []
+    for (let i = 0; i < 30; i++) late.push(await joinAt(other, c, copyAt + 500 + i * 10))
+    const readAt = copyAt + 3 * SECOND
+    await relieved.tick(c, readAt, l)
+    const everyone = [...fans.filter((f) => !leavers.includes(f)), ...late]
+    const answers = await Promise.all(everyone.map((f) => poll(relieved, c, f, readAt + 100)))
+    const truths = await Promise.all(everyone.map((f) => truth(c, f, readAt + 100)))
+    expect(relieved.relief.pendingBeats(c)).toBeGreaterThan(200)
+    let above = 0
+    everyone.forEach((fan, i) => {
+      const [answer, exact] = [answers[i]!, truths[i]!]
+      if (exact.state !== 'WAITING') {
+        expect(answer).toEqual(exact)
+        return
+      }
+      expect(answer.state).toBe('WAITING')
+      const position = positionOf(answer) as number
+      expect(position).toBeGreaterThanOrEqual(exact.position)
+      expect(position - exact.position).toBeLessThanOrEqual(leavers.length + (late.includes(fan) ? late.length : 0))
+      if (position > exact.position) above++
+    })
+    // The correction is at work: some fans behind the leavers are placed above their true position.
+    expect(above).toBeGreaterThan(0)
+  })
+
+  it('when the line moves and fans keep joining, then a fan near the front always gets its exact position and learns of its admission at its next poll', async () => {
+    const { c, relieved, other, fans, copyAt } = await longLine(150)
+    const pollers = [...fans]
+    let fromCopy = 0
+    for (let k = 1; k <= 30; k++) {
+      const now = copyAt + k * SECOND
+      await relieved.tick(c, now, l)
+      const answers = await Promise.all(pollers.map((f) => poll(relieved, c, f, now + 100)))
+      fromCopy += relieved.relief.pendingBeats(c)
+      const truths = await Promise.all(pollers.map((f) => truth(c, f, now + 100)))
+      pollers.forEach((_, i) => {
+        const [answer, exact] = [answers[i]!, truths[i]!]
+        if (exact.state !== 'WAITING' || exact.position <= nearFront) expect(answer).toEqual(exact)
+        else expect(positionOf(answer)).toBeGreaterThanOrEqual(exact.position)
+      })
+      // As many join as are admitted, after the copy: they come to the front while it is still in use.
+      if (k <= 15) for (let i = 0; i < 10; i++) pollers.push(await joinAt(other, c, now + 300 + i * 10))
+    }
+    expect(fromCopy).toBeGreaterThan(500)
+    expect((await truth(c, pollers.at(-1)!, copyAt + 31 * SECOND)).state).toBe('ACTIVE')
+  })
+
+  it('when a fan only ever polls through heartbeats, then it keeps its place past the waiting idle limit, and a fan who stops polling does not', async () => {
+    const paused = limits({ strategy: 'rate', admitPerTick: 10, waitingIdleS: 30, paused: true })
+    const { c, relieved, fans, copyAt } = await longLine(100, paused)
+    const [silent, ...pollers] = fans
+    const fan = pollers.at(-1)!
+    for (let now = copyAt + 5 * SECOND; now <= copyAt + 90 * SECOND; now += 5 * SECOND) {
+      await relieved.tick(c, now, paused)
+      const before = await seenOf(relieved, c, fan)
+      await Promise.all(pollers.map((f) => poll(relieved, c, f, now + 100, paused)))
+      // Answered from the copy: the poll itself wrote nothing; the next tick's heartbeat does.
+      expect(await seenOf(relieved, c, fan)).toBe(before)
+      await relieved.tick(c, now + 200, paused)
+      expect(Number(await seenOf(relieved, c, fan))).toBe(now + 100)
+    }
+    const end = copyAt + 91 * SECOND
+    expect(await truth(c, fan, end)).toEqual({ state: 'WAITING', position: 99 })
+    expect(await truth(c, silent!, end)).toEqual({ state: 'EXPIRED', reason: 'WAITING_IDLE' })
+  })
+
+  /** Two far-back fans poll the relieved process; before its heartbeats go, one leaves and the other is admitted through the other process. */
+  const leaveAndAdmitBeforeTheHeartbeat = async () => {
+    const { c, relieved, other, fans, copyAt } = await longLine(300)
+    const [admitted, leaver] = [fans[100]!, fans[250]!]
+    await Promise.all([admitted, leaver].map((f) => poll(relieved, c, f, copyAt + 100)))
+    expect(relieved.relief.pendingBeats(c)).toBe(2)
+    await other.end(c, leaver.tokenId, 'LEFT', copyAt + 200, l)
+    expect(await other.tick(c, copyAt + SECOND, limits({ strategy: 'rate', admitPerTick: 200 }))).toMatchObject({ admitted: 200 })
+    return { c, relieved, admitted, leaver, at: copyAt + SECOND }
+  }
+
+  it('when a fan left or was admitted after its poll, then the heartbeat does not put it back, and its next poll says why it ended', async () => {
+    const { c, relieved, admitted, leaver, at } = await leaveAndAdmitBeforeTheHeartbeat()
+    expect(await relieved.tick(c, at + 100, l)).toMatchObject({ ran: false })
+    expect(await seenOf(relieved, c, admitted)).toBeNull()
+    expect(await seenOf(relieved, c, leaver)).toBeNull()
+    expect((await relieved.figures(c, at + 100, l)).waiting).toBe(300 - 10 - 200 - 1)
+    expect((await poll(relieved, c, admitted, at + 200)).state).toBe('ACTIVE')
+    expect(await poll(relieved, c, leaver, at + 200)).toEqual({ state: 'EXPIRED', reason: 'LEFT' })
+  })
+
+  it('negative control: when the heartbeat is a ZADD without XX, then it puts both back in the count of the line', async () => {
+    const { c, relieved, at } = await leaveAndAdmitBeforeTheHeartbeat()
+    const beats = relieved.relief.takeBeats(c).map(([tokenId, now]) => [tokenId, now] as [string, number])
+    await heartbeatWithoutXX(relieved.redis, relieved.key(c, 'seen'), beats)
+    expect((await relieved.figures(c, at + 100, l)).waiting).toBe(300 - 10 - 200 - 1 + 2)
   })
 })

@@ -1,5 +1,6 @@
 import type { Db } from '../../src/platform/db/database.js'
 import { newId } from '../../src/platform/ids.js'
+import type { RedisClient } from '../../src/platform/redis/client.js'
 
 /**
  * A broken hold for negative controls: reads the seat, waits at `together` (a `barrier`) so that
@@ -72,4 +73,12 @@ export async function readThenWriteCodeUse(
     .where('concert_id', '=', concertId)
     .where('code', '=', code)
     .execute()
+}
+
+/**
+ * A broken heartbeat for negative controls: writes each fan's poll time into the concert's `seen`
+ * set as a plain ZADD, without XX, so a fan who left or was admitted meanwhile is put back.
+ */
+export async function heartbeatWithoutXX(redis: RedisClient, seenKey: string, beats: [tokenId: string, now: number][]): Promise<void> {
+  for (const [tokenId, now] of beats) await redis.zadd(seenKey, now, tokenId)
 }

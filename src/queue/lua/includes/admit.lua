@@ -1,6 +1,7 @@
 -- Admits the next in line: at most `perTick` (-1: no limit), keeping at most `cap` active (-1: no
 -- limit). Waiting entries that stopped polling are ended (forget), not admitted. `line` holds the
--- concert's keys by name; this writes waiting, seen, active, maxUntil, admitted, and forget's keys.
+-- concert's keys by name; this writes waiting, seen, active, maxUntil, admitted, counts (the fans taken
+-- off the front, includes/counts.lua), and forget's keys.
 local function admit(line, now, perTick, cap, idleMs, maxMs, staleBefore)
   local n = perTick
   if n < 0 then n = 1e15 end
@@ -12,6 +13,7 @@ local function admit(line, now, perTick, cap, idleMs, maxMs, staleBefore)
   while admitted < n do
     local popped = redis.call('ZPOPMIN', line.waiting, math.min(n - admitted, 1000))
     if #popped == 0 then break end
+    redis.call('HINCRBY', line.counts, 'front', #popped / 2)
     for i = 1, #popped, 2 do
       local token = popped[i]
       local seen = tonumber(redis.call('ZSCORE', line.seen, token))

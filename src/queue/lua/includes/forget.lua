@@ -1,5 +1,6 @@
 -- Ends a token: removes its place or slot and remembers why it ended. `line` holds the concert's
--- keys by name; this writes entries, users, waiting, seen, active, maxUntil, ended, reasons.
+-- keys by name; this writes entries, users, waiting, seen, active, maxUntil, ended, reasons, and
+-- counts a fan who leaves the line otherwise than from its front (includes/counts.lua).
 local function forget(line, token, reason, now)
   local entry = redis.call('HGET', line.entries, token)
   if not entry then return end
@@ -8,7 +9,7 @@ local function forget(line, token, reason, now)
     redis.call('HDEL', line.users, user)
   end
   redis.call('HDEL', line.entries, token)
-  redis.call('ZREM', line.waiting, token)
+  if redis.call('ZREM', line.waiting, token) == 1 then redis.call('HINCRBY', line.counts, 'left', 1) end
   redis.call('ZREM', line.seen, token)
   redis.call('ZREM', line.active, token)
   redis.call('HDEL', line.maxUntil, token)

@@ -3,7 +3,7 @@
 -- own) under its line's generation; the tick that finds the line empty unlists it only while it is
 -- still listed under that generation, so a join that raced the removal keeps it listed: every
 -- entry made raises the generation by one. `line` holds the concert's keys by name; these read
--- and write generation, ended, reasons and admitted.
+-- and write generation, ended, reasons, admitted and counts.
 local function currentGeneration(line)
   return tonumber(redis.call('GET', line.generation) or '0')
 end
@@ -14,6 +14,7 @@ local function lineRefilled(line, generation)
   redis.call('PERSIST', line.ended)
   redis.call('PERSIST', line.reasons)
   redis.call('PERSIST', line.admitted)
+  redis.call('PERSIST', line.counts)
 end
 
 -- Nobody is in line, so no tick tidies the line until someone joins: why tokens ended is kept for
@@ -22,4 +23,5 @@ local function lineEmptied(line, retentionMs)
   redis.call('PEXPIRE', line.ended, retentionMs)
   redis.call('PEXPIRE', line.reasons, retentionMs)
   redis.call('PEXPIRE', line.admitted, 60000)
+  redis.call('PEXPIRE', line.counts, retentionMs)
 end

@@ -15,6 +15,7 @@
     KEYS[9] admitted  ZSET "token|waitMs" -> admitted at (ms)
     KEYS[10] tick     STRING when admission last ran (ms)
     KEYS[11] generation STRING raised by every entry made
+    KEYS[12] counts   HASH what the scripts count of the line (includes/counts.lua)
     ARGV[1] now (ms)
     ARGV[2] tickMs
     ARGV[3] perTick (-1: no limit)
@@ -30,7 +31,7 @@
 local line = {
   active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
   users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9], tick = KEYS[10],
-  generation = KEYS[11],
+  generation = KEYS[11], counts = KEYS[12],
 }
 -- @include "state"
 -- @include "forget"

@@ -15,6 +15,8 @@
     KEYS[10] generation STRING raised by every entry made (includes/listing.lua)
     KEYS[11] joins       HASH client address -> joins counted in the address's window
     KEYS[12] joinWindows ZSET client address -> when the address's window ends (ms)
+    KEYS[13] counts      HASH what the scripts count of the line (includes/counts.lua)
+    KEYS[14] joinSeconds HASH second -> arrival-ordered joins made in it (includes/counts.lua)
     ARGV: 9 per join: userId, tokenId for a new entry, now (ms), order key of a new entry,
           staleBefore (a waiting entry last seen at or before this has ended), mayCreate (0|1:
           with 0, only a live entry is given back and none is made), the client address ('': the
@@ -28,11 +30,12 @@
 local line = {
   users = KEYS[1], entries = KEYS[2], waiting = KEYS[3], seen = KEYS[4], active = KEYS[5],
   maxUntil = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9],
-  generation = KEYS[10], joins = KEYS[11], joinWindows = KEYS[12],
+  generation = KEYS[10], joins = KEYS[11], joinWindows = KEYS[12], counts = KEYS[13], joinSeconds = KEYS[14],
 }
 -- @include "state"
 -- @include "forget"
 -- @include "listing"
+-- @include "counts"
 
 local generation = currentGeneration(line)
 local made = false
@@ -90,6 +93,7 @@ local function join(user, newToken, nowArg, orderKey, staleBefore, mayCreate, ad
   redis.call('ZADD', line.seen, now, newToken)
   redis.call('HSET', line.entries, newToken, user .. '|' .. nowArg .. '|' .. orderKey)
   redis.call('HSET', line.users, user, newToken)
+  countJoin(line, tonumber(orderKey), now)
   generation = generation + 1
   made = true
   return {newToken, nowArg, orderKey, 1, 'W', redis.call('ZRANK', line.waiting, newToken) + 1}

@@ -10,6 +10,7 @@
     KEYS[7] ended     ZSET token -> ended at (ms)
     KEYS[8] reasons   HASH token -> why it ended
     KEYS[9] admitted  ZSET "token|waitMs" -> admitted at (ms)
+    KEYS[10] counts   HASH what the scripts count of the line (includes/counts.lua)
     ARGV[1] tokenId
     ARGV[2] now (ms)
     ARGV[3] reason (LEFT | PAID)
@@ -23,7 +24,7 @@
 -- The concert's keys by name, for the includes, which take them as their first argument.
 local line = {
   active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
-  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9],
+  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9], counts = KEYS[10],
 }
 -- @include "state"
 -- @include "forget"

@@ -14,6 +14,7 @@
     KEYS[8] reasons   HASH token -> why it ended
     KEYS[9] admitted  ZSET "token|waitMs" -> admitted at (ms)
     KEYS[10] generation STRING raised by every entry made (includes/listing.lua)
+    KEYS[11] counts   HASH what the scripts count of the line (includes/counts.lua)
     ARGV: 6 per poll: tokenId, now (ms), staleBefore, and the token's userId, joinedAt (ms) and
           order key
   Returns per poll {'W', position} | {'A', activeUntil} | {'X', reason}; a poll that put its
@@ -23,11 +24,12 @@
 local line = {
   active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
   users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], admitted = KEYS[9],
-  generation = KEYS[10],
+  generation = KEYS[10], counts = KEYS[11],
 }
 -- @include "state"
 -- @include "forget"
 -- @include "listing"
+-- @include "counts"
 
 -- Read only if a token is put back in line.
 local generation = nil
@@ -37,6 +39,7 @@ local function restore(token, user, joinedAt, orderKey)
   redis.call('ZADD', line.waiting, orderKey, token)
   redis.call('HSET', line.entries, token, user .. '|' .. joinedAt .. '|' .. orderKey)
   redis.call('HSET', line.users, user, token)
+  countUnordered(line)
   generation = (generation or currentGeneration(line)) + 1
   return {'W', redis.call('ZRANK', line.waiting, token) + 1, generation}
 end

@@ -1,14 +1,14 @@
 --[[
   The gate, many in one run: an active admission slides to now + idle, never past its hard limit;
   an entry found past a deadline is ended.
-    KEYS: as status-8.lua (active, maxUntil, waiting, seen, entries, users, ended, reasons)
+    KEYS: as status-11.lua (active, maxUntil, waiting, seen, entries, users, ended, reasons), then counts
     ARGV: 4 per call: tokenId, now (ms), activeIdleMs, staleBefore
   Returns per call {'A', activeUntil} | {'W', position} | {'X', reason}
 ]]
 -- The concert's keys by name, for the includes, which take them as their first argument.
 local line = {
   active = KEYS[1], maxUntil = KEYS[2], waiting = KEYS[3], seen = KEYS[4], entries = KEYS[5],
-  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8],
+  users = KEYS[6], ended = KEYS[7], reasons = KEYS[8], counts = KEYS[9],
 }
 -- @include "state"
 -- @include "forget"
