@@ -27,6 +27,7 @@ import {
   CONNECTIONS,
   call,
   closeClients,
+  DATABASE_URL,
   DURATION_S,
   drive,
   driveEach,
@@ -303,6 +304,30 @@ async function memoryOf(pid: number): Promise<number> {
   return Math.round(kb / 1024)
 }
 
+/** The database floor's row (bench/db-floor-server.ts), or none when PostgreSQL is not measured or not reachable. */
+async function databaseFloor(bearers: string[]): Promise<Row | undefined> {
+  const wanted = (process.env.BENCH_STORES ?? 'pglite,postgres,redis').split(',')
+  if (!wanted.includes('postgres') && !wanted.includes('redis')) return undefined
+  const server = await startBare('db-floor-server.ts', [DATABASE_URL])
+  if (!(await fetch(`${server.url}/health`).catch(() => undefined))?.ok) {
+    console.warn('no database floor: its server did not start (is PostgreSQL reachable?)')
+    try {
+      process.kill(server.pid)
+    } catch {}
+    return undefined
+  }
+  let f = 0
+  try {
+    return await drive(server, 'floor: one SQL function, payment-shaped POST', 'postgres', () => ({
+      method: 'POST',
+      path: '/floor/pay',
+      headers: { authorization: `Bearer ${bearers[f++ % bearers.length]}` },
+    }))
+  } finally {
+    await server.stop()
+  }
+}
+
 async function main() {
   console.log(`stagedoor bench — ${machine()}`)
   const signer = new AccessTokens(new TokenSigner(AUTH_SECRET, systemClock))
@@ -334,6 +359,8 @@ async function main() {
     headers: { authorization: `Bearer ${bearers[f++ % bearers.length]}` },
   }))
   await floorServer.stop()
+  // The database floor: one SQL function shaped like a payment per request, on the same PostgreSQL.
+  const dbFloor = await databaseFloor(bearers)
   const measured: Row[] = []
   const checks: Record<string, unknown> = {}
   for (const d of await deployments()) {
@@ -353,16 +380,19 @@ async function main() {
     p99: Math.max(before.p99, after.p99),
     errors: before.errors + after.errors,
   }
-  // Joins compare with the write floor; polls and gated reads with the read floor.
+  // Joins compare with the write floor; polls and gated reads with the read floor; holds and
+  // payments on PostgreSQL with the database floor.
   const floorOf = (r: Row) =>
     r.scenario === 'queue join'
       ? writeFloor
       : ['status poll', 'gated seat map (50 seats, cached)'].includes(r.scenario)
         ? readFloor
-        : undefined
+        : ['hold', 'payment'].includes(r.scenario) && r.store.startsWith('postgres')
+          ? dbFloor
+          : undefined
   const rows: Row[] = [
     { ...ceiling, ratio: 1 },
-    ...[fixed, writeFloor, readFloor, ...measured].map((r) => {
+    ...[fixed, writeFloor, readFloor, ...(dbFloor ? [dbFloor] : []), ...measured].map((r) => {
       const floor = floorOf(r)
       return { ...r, ratio: r.rps / ceiling.rps, ...(floor ? { floorRatio: r.rps / floor.rps } : {}) }
     }),
