@@ -8,6 +8,7 @@ import { up as eventCounter } from './migrations/0004_event_counter.js'
 import { up as refunds } from './migrations/0005_refunds.js'
 import { up as presaleCodes } from './migrations/0006_presale_codes.js'
 import { up as joinLimits } from './migrations/0007_join_limits.js'
+import { up as paymentKeyInStatement } from './migrations/0009_payment_key_in_statement.js'
 
 /** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0005_refunds': { up: refunds },
   '0006_presale_codes': { up: presaleCodes },
   '0007_join_limits': { up: joinLimits },
+  '0009_payment_key_in_statement': { up: paymentKeyInStatement },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
