@@ -167,7 +167,7 @@ export function checksTable(checks: Record<string, DeploymentChecks>): string {
   return lines.join('\n')
 }
 
-/** The hot paths against their floors, and the two queue stores' joins, in one sentence per store. */
+/** The hot paths against their floors (holds and payments on PostgreSQL against the database floor), and the two queue stores' joins, in one sentence per store. */
 export function scenarioSummary(rows: Row[]): string {
   const row = (scenario: string, store: string) => rows.find((r) => r.scenario === scenario && r.store === store)
   const floors = rows.filter((r) => r.scenario.startsWith('floor:')).map((r) => r.ratio ?? 0)
@@ -176,10 +176,18 @@ export function scenarioSummary(rows: Row[]): string {
     const poll = row('status poll', store)
     const map = row('gated seat map (50 seats, cached)', store)
     const join = row('queue join', store)
-    if (!poll || !map || !join) continue
-    lines.push(
-      `- ${store}: the status poll at ${ratio(poll.floorRatio)} and the gated seat map at ${ratio(map.floorRatio)} of the read floor, the join at ${ratio(join.floorRatio)} of the write floor.`,
-    )
+    const hold = row('hold', store)
+    const payment = row('payment', store)
+    const parts: string[] = []
+    if (poll && map && join) {
+      parts.push(
+        `the status poll at ${ratio(poll.floorRatio)} and the gated seat map at ${ratio(map.floorRatio)} of the read floor, the join at ${ratio(join.floorRatio)} of the write floor`,
+      )
+    }
+    if (hold?.floorRatio !== undefined && payment?.floorRatio !== undefined) {
+      parts.push(`the hold at ${ratio(hold.floorRatio)} and the payment at ${ratio(payment.floorRatio)} of the database floor`)
+    }
+    if (parts.length > 0) lines.push(`- ${store}: ${parts.join('; ')}.`)
   }
   if (floors.length > 0) {
     lines.push(`- The floors themselves ran at ${Math.min(...floors).toFixed(2)}–${Math.max(...floors).toFixed(2)} of the bare route.`)

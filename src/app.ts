@@ -74,7 +74,7 @@ const CANCELLATIONS_MS = 500
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
 /** The folders of database functions, one `.sql` file each, applied at every start. */
-const FUNCTION_DIRS = ['events', 'catalog', 'queue', 'presale', 'reservation', 'wallet', 'payment'].map(
+const FUNCTION_DIRS = ['events', 'idempotency', 'catalog', 'queue', 'presale', 'reservation', 'wallet', 'payment'].map(
   (c) => new URL(`./${c}/sql/`, import.meta.url),
 )
 

@@ -35,6 +35,24 @@ interface Claim {
   key: string
 }
 
+/**
+ * An Idempotency-Key as a statement that claims it itself takes it (sql/idempotency_claim.sql),
+ * with the key's answer written by sql/idempotency_answer.sql in the same statement.
+ */
+export interface KeyArgs {
+  userId: string
+  route: string
+  key: string
+  /** The request body as JSON, compared with the body the key was first used with. */
+  body: string
+  now: Date
+  /** A claim older than this, never answered, belonged to a request that died: it may be taken over. */
+  leaseBefore: Date
+}
+
+/** What a statement that claims its key answers when the key was taken: it did nothing. */
+export const KEY_TAKEN: unique symbol = Symbol('key taken')
+
 /** Keys are kept at least this long (the sweep removes them after twice that). */
 const KEY_RETENTION_MS = 24 * 3600 * 1000
 
@@ -75,16 +93,40 @@ export class IdempotencyService {
         return result
       })
     } catch (err) {
-      if (err instanceof AppError && err.status === 409) {
-        const refused: Refusal = { code: err.code, detail: err.detail, extra: err.extra }
-        await this.keyOf(claim)
-          .set({ answer: JSON.stringify({ refused }) as never })
-          .execute()
-      } else {
-        await this.abandon(claim).catch(() => {})
-      }
+      await this.failed(claim, err)
       throw err
     }
+  }
+
+  /**
+   * `run` for work that is one statement claiming the key itself, given `key` (sql/idempotency_claim.sql,
+   * and sql/idempotency_answer.sql for its answer): one round trip and one commit instead of a
+   * claim, a transaction and its answer. A twin arriving while it runs waits for that statement and
+   * then replays its answer. `work` returns KEY_TAKEN when its statement found the key taken (it did
+   * nothing then), and throws an AppError only as the refusal of work it claimed the key for: a
+   * 409 is kept as `run` keeps one, and any other frees the key. Says whether the answer is a replay.
+   */
+  async once<T>(
+    userId: string,
+    route: string,
+    key: string | undefined,
+    body: unknown,
+    work: (key: KeyArgs | undefined) => Promise<T | typeof KEY_TAKEN>,
+  ): Promise<{ answer: T; replayed: boolean }> {
+    const now = new Date(this.clock.now())
+    const claim: Claim | undefined = key === undefined ? undefined : { userId, route, key }
+    let done: T | typeof KEY_TAKEN
+    try {
+      done = await work(claim && { ...claim, body: JSON.stringify(body), now, leaseBefore: new Date(now.getTime() - this.leaseMs) })
+    } catch (err) {
+      if (claim && err instanceof AppError) await this.failed(claim, err)
+      throw err
+    }
+    if (done !== KEY_TAKEN) return { answer: done, replayed: false }
+    const row = claim && (await this.find(claim))
+    if (row) assertSameBody(row.request_body, body)
+    if (row?.answer) return { answer: replay(row.answer) as T, replayed: true }
+    throw inProgress()
   }
 
   /**
@@ -137,7 +179,19 @@ export class IdempotencyService {
         .executeTakeFirst()
       if (taken) return undefined
     }
-    throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still running; retry shortly')
+    throw inProgress()
+  }
+
+  /** After the work of a claimed key failed: a 409 refusal is its answer; any other failure frees the key for a retry. */
+  private async failed(claim: Claim, err: unknown): Promise<void> {
+    if (err instanceof AppError && err.status === 409) {
+      const refused: Refusal = { code: err.code, detail: err.detail, extra: err.extra }
+      await this.keyOf(claim)
+        .set({ answer: JSON.stringify({ refused }) as never })
+        .execute()
+    } else {
+      await this.abandon(claim).catch(() => {})
+    }
   }
 
   /** Frees a claimed key whose request failed before finishing. */
@@ -169,6 +223,8 @@ export class IdempotencyService {
       .executeTakeFirst()
   }
 }
+
+const inProgress = () => new AppError('IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still running; retry shortly')
 
 function assertSameBody(stored: unknown, body: unknown) {
   if (!isDeepStrictEqual(stored, JSON.parse(JSON.stringify(body ?? null)))) {

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import type { KeyArgs } from '../idempotency/service.js'
 import type { Tx } from '../platform/db/database.js'
 import type { Admitted } from '../queue/gate.js'
 
@@ -73,6 +74,8 @@ export interface PayResult {
   balance: number | null
   schedule_id: string | null
   concert_id: string | null
+  /** The Idempotency-Key was taken (answered, still running, or used with another body): nothing was done. */
+  key_taken: boolean
 }
 
 /** The payment component's tables: payments and refunds, written only by sql/, and the cancellations in progress. */
@@ -80,14 +83,17 @@ export class PaymentRepository {
   constructor(readonly db: Kysely<PaymentTables>) {}
 
   /**
-   * One round trip, all or nothing: see sql/pay_reservation.sql. Gated: the payer, the concert
-   * whose reservation may be paid and the queue token to end all come from the admission.
+   * One round trip and one commit, all or nothing, its Idempotency-Key claimed and answered in it:
+   * see sql/pay_reservation.sql. Gated: the payer, the concert whose reservation may be paid and the
+   * queue token to end all come from the admission.
    */
-  async pay(admitted: Admitted, p: { paymentId: string; reservationId: string; now: Date }, db: Tx = this.db): Promise<PayResult> {
+  async pay(admitted: Admitted, p: { paymentId: string; reservationId: string; now: Date; key: KeyArgs | undefined }): Promise<PayResult> {
     const { userId, concertId, claims } = admitted
+    const { key } = p
     const { rows } = await sql<PayResult>`
       select * from pay_reservation(${p.paymentId}, ${userId}, ${p.reservationId}, ${p.now}, ${concertId},
-        ${claims.tokenId}, ${claims.concertId})`.execute(db)
+        ${claims.tokenId}, ${claims.concertId}, ${key?.key ?? null}, ${key?.route ?? null}, ${key?.body ?? null}::jsonb,
+        ${key?.leaseBefore ?? null})`.execute(this.db)
     return rows[0]!
   }
 

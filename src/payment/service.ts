@@ -1,10 +1,10 @@
-import type { IdempotencyService } from '../idempotency/service.js'
+import { type IdempotencyService, KEY_TAKEN } from '../idempotency/service.js'
 import type { Clock } from '../platform/clock.js'
 import { AppError, notFound } from '../platform/errors.js'
 import { newId } from '../platform/ids.js'
 import type { Metrics } from '../platform/metrics.js'
 import type { BookingHealth } from '../queue/booking-health.js'
-import type { Credentials, QueueGate } from '../queue/gate.js'
+import type { Admitted, QueueGate } from '../queue/gate.js'
 import type { QueueService } from '../queue/service.js'
 import { type ReservationService, scheduleCancelled } from '../reservation/service.js'
 import type { PaymentRepository, PayOutcome, PayResult } from './repository.js'
@@ -83,32 +83,36 @@ export class PaymentService {
   }
 
   async pay({ userId, reservationId, queueToken, idempotencyKey }: PayRequest): Promise<Payment> {
-    const body = { reservationId }
-    // 1. A retry of a finished payment is answered before the gate: its token has ended by now.
-    const replayed = await this.idempotency.finished<Payment>(userId, ROUTE, idempotencyKey, body)
+    const request = { userId, reservationId, idempotencyKey }
+    // 1. The common case, an ACTIVE queue token of this user (one store read): the payment's own
+    //    statement checks its key, so a retry of a finished payment is replayed there.
+    const active = await this.gate.activeToPay(userId, queueToken)
+    if (active) return this.health.observe(active.concertId, () => this.payAdmitted(active, request))
+
+    // 2. Any other token: a retry of a finished payment is answered before the gate, as its token
+    //    has ended by now.
+    const replayed = await this.idempotency.finished<Payment>(userId, ROUTE, idempotencyKey, { reservationId })
     if (replayed) return replayed
 
-    // 2. The gate, with its one exception for money: a token that ended by its payment or its
+    // 3. The gate, with its one exception for money: a token that ended by its payment or its
     //    hard limit may still pay the live holds taken under it. From here on the payment counts
     //    in the booking health of its queue token's concert.
     const credentials = this.gate.credentials(userId, queueToken)
-    return this.health.observe(this.gate.concertOf(credentials), () =>
-      this.payAdmitted(credentials, { userId, reservationId, idempotencyKey }),
+    return this.health.observe(this.gate.concertOf(credentials), async () =>
+      this.payAdmitted(await this.gate.admitToPay(credentials, () => this.reservations.find(userId, reservationId)), request),
     )
   }
 
   private async payAdmitted(
-    credentials: Credentials,
+    admitted: Admitted,
     { userId, reservationId, idempotencyKey }: Omit<PayRequest, 'queueToken'>,
   ): Promise<Payment> {
-    const body = { reservationId }
-    const admitted = await this.gate.admitToPay(credentials, () => this.reservations.find(userId, reservationId))
-
-    // 3. The payment, once per Idempotency-Key.
-    const paid = await this.idempotency.run(userId, ROUTE, idempotencyKey, body, async (trx) => {
+    // 4. The payment, once per Idempotency-Key: one statement claims the key, pays and answers it.
+    const { answer: paid, replayed } = await this.idempotency.once(userId, ROUTE, idempotencyKey, { reservationId }, async (key) => {
       const now = this.clock.now()
       const paymentId = newId('pay', now)
-      const result = await this.repository.pay(admitted, { paymentId, reservationId, now: new Date(now) }, trx)
+      const result = await this.repository.pay(admitted, { paymentId, reservationId, now: new Date(now), key })
+      if (result.key_taken) return KEY_TAKEN
       this.metrics.payment(admitted.claims.concertId, result.outcome)
       if (result.outcome !== 'PAID') throw refusals[result.outcome](result)
       return {
@@ -121,11 +125,15 @@ export class PaymentService {
         concertId: result.concert_id!,
       }
     })
-    await this.reservations.seatsChanged(paid.scheduleId, paid.concertId)
-
-    // 4. The token ends and its slot frees. The end was owed in the payment's transaction: if it
-    //    fails here (the queue store is down, or this process dies first), the queue's loop ends it.
-    await this.queue.endAfterPayment(admitted.claims).catch(() => undefined)
+    if (!replayed) {
+      // 5. The seat's cached reads are stale, and the token ends, which frees its slot: both at once,
+      //    in one write to Redis. The end was owed in the payment's transaction: if it fails here (the
+      //    queue store is down, or this process dies first), the queue's loop ends it.
+      await Promise.all([
+        this.reservations.seatsChanged(paid.scheduleId, paid.concertId),
+        this.queue.endAfterPayment(admitted.claims).catch(() => undefined),
+      ])
+    }
     return { paymentId: paid.paymentId, reservationId, amount: paid.amount, balance: paid.balance, status: 'PAID' }
   }
 }

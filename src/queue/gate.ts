@@ -145,6 +145,24 @@ export class QueueGate {
   }
 
   /**
+   * The gate of a payment in the common case, by one store read: a validly signed token of this
+   * user that is ACTIVE. Undefined for anything else (no token or an unsigned one, another user's,
+   * one not ACTIVE, a store that does not answer): the payment then checks its key for a replay
+   * first and goes through `admitToPay`, which decides each of those.
+   */
+  async activeToPay(userId: string, queueToken: string | undefined): Promise<Admitted | undefined> {
+    let claims: QueueClaims
+    try {
+      claims = this.tokens.verify(queueToken)
+    } catch {
+      return undefined
+    }
+    if (claims.userId !== userId) return undefined
+    const state = await this.store.peek(claims.concertId, claims.tokenId, this.clock.now()).catch(() => undefined)
+    return state?.state === 'ACTIVE' ? admitted(userId, claims.concertId, claims) : undefined
+  }
+
+  /**
    * The gate of a payment, with its one exception for money: a token that ended by its payment or
    * its hard limit may still pay the live holds taken under it. The common case costs one store
    * read: an ACTIVE token of this user. When the store does not answer, a live hold this user took

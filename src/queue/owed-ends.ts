@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { Coalescer } from '../platform/coalescer.js'
 
 interface QueueOwedEndsTable {
   token_id: string
@@ -16,10 +17,20 @@ export interface OwedEndsTables {
  * dead process or an unreachable store.
  */
 export class OwedEnds {
+  // Payments that end together strike their owed ends in one statement, one at a time: a round
+  // trip and a commit per batch rather than per payment.
+  readonly #strikes = new Coalescer<string, void>(
+    async (_, tokenIds) => {
+      await sql`delete from queue_owed_ends where token_id = any(${tokenIds}::text[])`.execute(this.db)
+      return tokenIds.map(() => undefined)
+    },
+    { maxInFlight: 1 },
+  )
+
   constructor(private readonly db: Kysely<OwedEndsTables>) {}
 
-  async paid(tokenId: string): Promise<void> {
-    await this.db.deleteFrom('queue_owed_ends').where('token_id', '=', tokenId).execute()
+  paid(tokenId: string): Promise<void> {
+    return this.#strikes.run('', tokenId)
   }
 
   /** The oldest ends owed since before `before`. */

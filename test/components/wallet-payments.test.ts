@@ -259,6 +259,64 @@ describe.each(databaseTargets)('balance and payment on $name', (target) => {
       expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-poor'))).toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
       expect((await pay(t, fan!.headers, held.reservationId, 'pay-rich')).statusCode).toBe(201)
     })
+
+    it('when one payment arrives many times at once with its key, then money moves once: each answer is that payment or 409 IDEMPOTENCY_IN_PROGRESS', async () => {
+      const { concertId, scheduleId } = await createConcert(t)
+      const [fan] = await admittedFans(t, concertId, 1)
+      await chargeBalance(t, fan!.auth, 100_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 9))
+      const answers = await Promise.all(Array.from({ length: 12 }, () => pay(t, fan!.headers, held.reservationId, 'pay-burst')))
+      const paid = answers.filter((a) => a.statusCode === 201).map((a) => json(a))
+      expect(paid.length).toBeGreaterThan(0)
+      for (const body of paid) expect(body).toEqual(paid[0])
+      for (const a of answers.filter((a) => a.statusCode !== 201)) {
+        expect(json(a)).toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_PROGRESS' })
+      }
+      expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-burst'))).toEqual(paid[0])
+      expect(await walletRows(t, fan!.userId)).toMatchObject({ balance: 50_000, ledger_sum: 50_000, entries: 2 })
+      const { rows } = await sql<{
+        n: number
+      }>`select count(*)::int as n from payments where reservation_id = ${held.reservationId}`.execute(t.app.components.database.db)
+      expect(rows[0]!.n).toBe(1)
+    })
+
+    it("when a paid payment's key is retried under the fan's next ACTIVE token, then it is replayed, that token stays ACTIVE, and another body is 422", async () => {
+      const { concertId, scheduleId } = await createConcert(t)
+      const [fan] = await admittedFans(t, concertId, 1)
+      await chargeBalance(t, fan!.auth, 100_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 7))
+      const first = await pay(t, fan!.headers, held.reservationId, 'pay-7')
+      expect(first.statusCode).toBe(201)
+      const next = json(await joinQueue(t, concertId, fan!.auth))
+      await admitTick(t)
+      expect(json(await queueStatus(t, next.token)).status).toBe('ACTIVE')
+      const headers = { ...fan!.auth, 'queue-token': next.token }
+      const retry = await pay(t, headers, held.reservationId, 'pay-7')
+      expect(retry.statusCode).toBe(201)
+      expect(json(retry)).toEqual(json(first))
+      expect(json(await queueStatus(t, next.token)).status).toBe('ACTIVE')
+      expect(json(await pay(t, headers, 'rsv_other', 'pay-7'))).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' })
+      expect(await readBalance(t, fan!.auth)).toBe(50_000)
+    })
+
+    it('when a payment finds its key claimed by a request that never answered, then 409 IDEMPOTENCY_IN_PROGRESS until the claim lapses, then it pays', async () => {
+      const { concertId, scheduleId } = await createConcert(t)
+      const [fan] = await admittedFans(t, concertId, 1)
+      await chargeBalance(t, fan!.auth, 100_000)
+      const held = json(await holdSeat(t, fan!.headers, scheduleId, 6))
+      // What a process that died mid-payment leaves: the key claimed, never answered.
+      await sql`insert into idempotency_keys (user_id, route, key, request_body, answer, created_at)
+        values (${fan!.userId}, 'payments', 'pay-6', ${JSON.stringify({ reservationId: held.reservationId })}::jsonb, null,
+          ${new Date(t.clock.now())})`.execute(t.app.components.database.db)
+      expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-6'))).toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_PROGRESS' })
+      expect(await readBalance(t, fan!.auth)).toBe(100_000)
+      // The claim's lease, as the app sets it: longer than any live request can take.
+      t.clock.advanceSeconds((4 * t.config.dbTimeoutMs + 2 * t.config.redisTimeoutMs) / 1000 + 1)
+      const res = await pay(t, fan!.headers, held.reservationId, 'pay-6')
+      expect(res.statusCode, res.body).toBe(201)
+      expect(json(await pay(t, fan!.headers, held.reservationId, 'pay-6'))).toEqual(json(res))
+      expect(await walletRows(t, fan!.userId)).toMatchObject({ balance: 50_000, ledger_sum: 50_000 })
+    })
   })
 })
 
