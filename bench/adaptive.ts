@@ -41,7 +41,7 @@ import {
   useConnections,
   writeSummary,
 } from './lib.js'
-import { adaptiveTable } from './tables.js'
+import { type AdaptiveVariant, adaptiveTable } from './tables.js'
 
 const FANS = Number(process.env.ADAPTIVE_FANS ?? 20_000)
 const SEATS = Math.min(FANS, Number(process.env.ADAPTIVE_SEATS ?? 2000))
@@ -211,24 +211,11 @@ async function measureCapacity(
   }
 }
 
-interface VariantResult {
-  variant: string
-  /** Fixed: the rate set; adaptive: null (it chose its own). */
-  admitPerS: number | null
-  soldOutS: number | null
-  sold: number
-  admittedPerS: number
-  holdP50Ms: number
-  holdP90Ms: number
-  holdP99Ms: number
-  payP99Ms: number
-  errors: number
-  refusals: number
+interface VariantResult extends AdaptiveVariant {
   errorKinds: Record<string, number>
   refusalKinds: Record<string, number>
-  /** Adaptive only: the rates decided over the sale, and their mean over its second half. */
+  /** Adaptive only: the rates decided over the sale. */
   rates?: { atS: number; admitPerTick: number; reason: string | null; latencyP90Ms: number | null }[]
-  meanRateSecondHalf?: number
 }
 
 /** One sale to sell-out: every fan in line, the line opened, each fan polling, holding and paying. */

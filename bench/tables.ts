@@ -296,6 +296,24 @@ export function idleTable(r: IdleFigures): string {
   ].join('\n')
 }
 
+/** One sale of bench:adaptive: a fixed rate or adaptive admission. */
+export interface AdaptiveVariant {
+  variant: string
+  /** Fixed: the rate set; adaptive: null (it chose its own). */
+  admitPerS: number | null
+  soldOutS: number | null
+  sold: number
+  admittedPerS: number
+  holdP50Ms: number
+  holdP90Ms: number
+  holdP99Ms: number
+  payP99Ms: number
+  errors: number
+  refusals: number
+  /** Adaptive only: the mean rate over the second half of its sale. */
+  meanRateSecondHalf?: number
+}
+
 interface AdaptiveFigures {
   fans: number
   seats: number
@@ -307,20 +325,7 @@ interface AdaptiveFigures {
   capacity: { purchasesPerS: number; holdP50Ms: number; payP50Ms: number }
   calibrationS: number
   calibrationInFlight: number
-  variants: {
-    variant: string
-    admitPerS: number | null
-    soldOutS: number | null
-    sold: number
-    admittedPerS: number
-    holdP50Ms: number
-    holdP90Ms: number
-    holdP99Ms: number
-    payP99Ms: number
-    errors: number
-    refusals: number
-    meanRateSecondHalf?: number
-  }[]
+  variants: AdaptiveVariant[]
   bestFixedS: number | null
   adaptiveToBestFixed: number | null
 }
