@@ -23,7 +23,7 @@ import { RedisCache } from './platform/cache/redis-cache.js'
 import { type Clock, systemClock } from './platform/clock.js'
 import { type DatabaseHandle, type Db, openDatabase } from './platform/db/database.js'
 import { migrateToLatest } from './platform/db/migrate.js'
-import { type Listening, listen, notify } from './platform/db/notifications.js'
+import { type Hearer, type Listening, listen, notify } from './platform/db/notifications.js'
 import { registerCompression } from './platform/http/compression.js'
 import { healthRoutes, installRequestMetrics, metricsRoutes } from './platform/http/health.js'
 import { installLifecycle, type Lifecycle } from './platform/http/lifecycle.js'
@@ -122,9 +122,9 @@ interface Components extends Stores {
   announcedCache: AnnouncedCache | undefined
   /**
    * On PostgreSQL: how this process hears of another's changes as they commit (queue settings;
-   * without Redis, the shared cache's invalidations too).
+   * without Redis, the shared cache's invalidations too), on one connection.
    */
-  listening?: Listening[]
+  listening?: Listening
 }
 
 declare module 'fastify' {
@@ -342,18 +342,21 @@ async function registerRoutes(app: App, c: Components, { draining }: Lifecycle) 
  * Every process reads a change of queue settings as it commits, so its wait estimates follow a new
  * rate from its next answer (the embedded database has one process, which reads its own changes).
  */
-function listenForChanges(config: Config, { queueSettings, announcedCache }: Omit<Components, 'listening'>): Listening[] {
-  if (!config.databaseUrl) return []
-  const settings = { notified: (concertId: string) => void queueSettings.changed(concertId), connected: () => void queueSettings.changed() }
-  const listening = [listen(config.databaseUrl, SETTINGS_CHANGED_CHANNEL, settings, config.dbTimeoutMs)]
+function listenForChanges(config: Config, { queueSettings, announcedCache }: Omit<Components, 'listening'>): Listening | undefined {
+  if (!config.databaseUrl) return undefined
+  const channels: Record<string, Hearer> = {
+    [SETTINGS_CHANGED_CHANNEL]: {
+      notified: (concertId) => void queueSettings.changed(concertId),
+      connected: () => void queueSettings.changed(),
+    },
+  }
   if (announcedCache) {
-    const cache = {
-      notified: (keys: string) => void announcedCache.heard(keys.split('\n')),
+    channels[CACHE_INVALIDATED_CHANNEL] = {
+      notified: (keys) => void announcedCache.heard(keys.split('\n')),
       connected: () => void announcedCache.forgetAll(),
     }
-    listening.push(listen(config.databaseUrl, CACHE_INVALIDATED_CHANNEL, cache, config.dbTimeoutMs))
   }
-  return listening
+  return listen(config.databaseUrl, channels, config.dbTimeoutMs)
 }
 
 /** Where the shared cache's invalidations are announced, without Redis. */
@@ -363,8 +366,8 @@ const CACHE_INVALIDATED_CHANNEL = 'cache_invalidated'
 const announceTo = (db: Db) => (keys: string[]) => notify(db, CACHE_INVALIDATED_CHANNEL, keys.join('\n'))
 
 /** NATS, Redis, then the database, once requests in flight have finished and the relay has stopped. */
-async function closeStores({ nats, redis, database, listening = [] }: Components) {
-  await Promise.all(listening.map((l) => l.close()))
+async function closeStores({ nats, redis, database, listening }: Components) {
+  await listening?.close()
   await nats?.close()
   await redis?.quit().catch(() => redis?.disconnect())
   await database.close()

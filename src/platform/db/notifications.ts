@@ -9,18 +9,19 @@ export interface Listening {
   close(): Promise<void>
 }
 
+/** What a listener is told: each payload on its channel, and each time it listens (again). */
+export interface Hearer {
+  notified(payload: string): void
+  connected(): void
+}
+
 /**
- * Listens on a PostgreSQL channel, on a connection of its own, and hears the payload of every
- * NOTIFY sent on it, from any process, the moment its transaction commits. A connection that
- * fails or is lost is opened again every RECONNECT_MS; `connected` is told each time one is
- * listening, so the caller catches up on what it may have missed in between.
+ * Listens on PostgreSQL channels, all on one connection of its own, and hears the payload of
+ * every NOTIFY sent on each, from any process, the moment its transaction commits. A connection
+ * that fails or is lost is opened again every RECONNECT_MS; each channel's `connected` is told
+ * each time it is listening, so the caller catches up on what it may have missed in between.
  */
-export function listen(
-  databaseUrl: string,
-  channel: string,
-  hear: { notified(payload: string): void; connected(): void },
-  timeoutMs: number,
-): Listening {
+export function listen(databaseUrl: string, channels: Record<string, Hearer>, timeoutMs: number): Listening {
   let client: pg.Client | undefined
   let retry: NodeJS.Timeout | undefined
   let closed = false
@@ -42,13 +43,13 @@ export function listen(
     client = c
     c.on('error', () => again(c))
     c.on('end', () => again(c))
-    c.on('notification', ({ channel: on, payload }) => {
-      if (on === channel && payload !== undefined) hear.notified(payload)
+    c.on('notification', ({ channel, payload }) => {
+      if (payload !== undefined) channels[channel]?.notified(payload)
     })
     try {
       await c.connect()
-      await c.query(`listen ${pg.escapeIdentifier(channel)}`)
-      if (client === c) hear.connected()
+      for (const channel of Object.keys(channels)) await c.query(`listen ${pg.escapeIdentifier(channel)}`)
+      if (client === c) for (const hear of Object.values(channels)) hear.connected()
     } catch {
       again(c)
     }
