@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { retryingConflicts } from '../platform/db/database.js'
 import { Generations } from '../platform/generations.js'
 import { SingleFlight } from '../platform/single-flight.js'
 import { ADAPTIVE_WINDOW_MS } from './adaptive.js'
@@ -164,23 +165,27 @@ export class DbQueueStore extends BatchedQueueStore {
     // New entries sort after the copy of the line, unless they join the shuffled pre-queue.
     const line = this.#lines.get(concertId)
     if (line && calls.some((c) => c.mayCreate && line.covers(c.orderKey))) this.lineChanged(concertId)
-    const { rows } = await sql<JoinRow>`
+    const { rows } = await retryingConflicts(() =>
+      sql<JoinRow>`
       select * from queue_join_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[], ${calls.map((c) => c.userId)}::text[],
         ${calls.map((c) => c.orderKey)}::bigint[], ${dates(calls.map((c) => c.at.now))}::timestamptz[],
         ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[], ${calls.map((c) => c.mayCreate)}::boolean[],
         ${calls.map((c) => c.limit?.address ?? null)}::text[], ${calls.map((c) => c.limit?.perWindow ?? null)}::integer[],
-        ${calls.map((c) => c.limit?.windowMs ?? null)}::integer[])`.execute(this.db)
+        ${calls.map((c) => c.limit?.windowMs ?? null)}::integer[])`.execute(this.db),
+    )
     return rows.map(rawJoin)
   }
 
   protected async statusMany(concertId: string, calls: StatusCall[]): Promise<RawState[]> {
     const line = await this.lineOf(concertId, calls[0]!.at.now)
-    const { rows } = await sql<PollRow>`
+    const { rows } = await retryingConflicts(() =>
+      sql<PollRow>`
       select * from queue_status_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${dates(calls.map((c) => c.at.now))}::timestamptz[], ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[],
         ${SEEN_GRANULARITY}::interval, ${calls.map((c) => c.entry.userId)}::text[],
         ${dates(calls.map((c) => c.entry.joinedAt))}::timestamptz[], ${calls.map((c) => c.entry.orderKey)}::bigint[],
-        ${line.lastKey}::bigint, ${line.lastToken}, ${FRONT_ENTRIES}::integer)`.execute(this.db)
+        ${line.lastKey}::bigint, ${line.lastToken}, ${FRONT_ENTRIES}::integer)`.execute(this.db),
+    )
     if (rows.some((r) => r.end_reason === 'WAITING_IDLE')) this.lineChanged(concertId)
     const { front_keys, front_tokens } = rows[0]!
     const front = { keys: front_keys.map(Number), tokens: front_tokens, whole: front_keys.length < FRONT_ENTRIES }
@@ -226,10 +231,12 @@ export class DbQueueStore extends BatchedQueueStore {
 
   protected async touchMany(concertId: string, calls: TouchCall[]): Promise<RawState[]> {
     // One batch is one concert's: its settings are the same for every call but in the moment they change.
-    const { rows } = await sql<StateRow>`
+    const { rows } = await retryingConflicts(() =>
+      sql<StateRow>`
       select * from queue_touch_many(${concertId}, ${calls.map((c) => c.tokenId)}::text[],
         ${dates(calls.map((c) => c.at.now))}::timestamptz[], ${dates(calls.map((c) => c.at.staleBefore))}::timestamptz[],
-        ${`${calls[0]!.at.activeIdleMs} milliseconds`}::interval, ${SLIDE_GRANULARITY}::interval)`.execute(this.db)
+        ${`${calls[0]!.at.activeIdleMs} milliseconds`}::interval, ${SLIDE_GRANULARITY}::interval)`.execute(this.db),
+    )
     return rows.map(rawState)
   }
 
@@ -243,9 +250,11 @@ export class DbQueueStore extends BatchedQueueStore {
   async end(concertId: string, tokenId: string, reason: 'LEFT' | 'PAID', now: number, s: QueueSettings): Promise<boolean> {
     const at = deadlines(now, s)
     const { perTick, cap } = admissionBounds(s)
-    const { rows } = await sql<{ live: boolean }>`
+    const { rows } = await retryingConflicts(() =>
+      sql<{ live: boolean }>`
       select queue_end(${concertId}, ${tokenId}, ${reason}, ${new Date(now)}, ${new Date(at.staleBefore)}, ${promotesOnFree(s)},
-        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)}) as live`.execute(this.db)
+        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)}) as live`.execute(this.db),
+    )
     const ended = rows[0]!.live
     if (ended) this.lineChanged(concertId)
     return ended
@@ -254,9 +263,11 @@ export class DbQueueStore extends BatchedQueueStore {
   async tick(concertId: string, now: number, s: QueueSettings, seatsLeft?: number): Promise<TickResult> {
     const at = deadlines(now, s)
     const { perTick, cap } = admissionBounds(s, seatsLeft)
-    const { rows } = await sql<TickResult>`
+    const { rows } = await retryingConflicts(() =>
+      sql<TickResult>`
       select * from queue_tick(${concertId}, ${new Date(now)}, ${now}::bigint, ${s.tickMs}::integer, ${new Date(at.staleBefore)},
-        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)})`.execute(this.db)
+        ${perTick}::integer, ${cap}::integer, ${new Date(at.admittedUntil)}, ${new Date(at.admittedMaxUntil)})`.execute(this.db),
+    )
     const result = rows[0]!
     // Admission takes the front, which each poll reads afresh; entries ended further back need a new copy.
     if (result.expired > 0) this.lineChanged(concertId)

@@ -149,6 +149,13 @@ describe.each(deployments)('the ETA in a spike of 3,000 fans through two process
     await Promise.all(servers.map((s) => s.stop()))
   })
 
+  /** What the processes logged at level error or above, to show why a request failed. */
+  const serverErrors = () =>
+    servers
+      .flatMap((s) => s.output().split('\n'))
+      .filter((line) => /"level":(50|60)/.test(line))
+      .join('\n')
+
   /**
    * A concert with a seat for every fan whose line opens now and whose sale opens GATHER_MS from
    * now, admitting RATE a second, as every process knows before anyone joins.
@@ -204,7 +211,9 @@ describe.each(deployments)('the ETA in a spike of 3,000 fans through two process
       const sentAt = Date.now()
       // As a browser does for a request safe to repeat: again when a kept-alive connection closes under it.
       const { status, body } = await retryingUnavailable(() => send().catch(() => send()))
-      if (status !== 200 && status !== 201) throw new Error(`the queue answered ${status} ${JSON.stringify(body)}`)
+      if (status !== 200 && status !== 201) {
+        throw new Error(`the queue answered ${status} ${JSON.stringify(body)}; the processes logged:\n${serverErrors()}`)
+      }
       const { position, etaSeconds, activeUntil } = body
       fan.answers.push({ sentAt, answeredAt: Date.now(), status: body.status, position, etaSeconds, activeUntil })
       return body as { token: string; status: string; pollAfterMs: number }

@@ -106,3 +106,27 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
 export function inTransaction<T>(db: Tx, fn: (trx: Tx) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : db.transaction().execute(fn)
 }
+
+/** PostgreSQL's codes for a statement chosen to fail so that others can go on: a deadlock, a serialization failure. */
+const RETRYABLE = new Set(['40P01', '40001'])
+const RETRIES = 3
+
+/**
+ * Runs `statement` again when PostgreSQL chose it as the victim of a deadlock (or of a
+ * serialization failure): it was rolled back whole, and the statements it waited on have gone on,
+ * so running it again is safe for a statement that is its own transaction. Statements that lock
+ * several rows in an order of their own (a batch of polls, a tick) need it; after RETRIES the error
+ * goes to the caller, which answers 503.
+ */
+export async function retryingConflicts<T>(statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement()
+    } catch (err) {
+      if (attempt >= RETRIES || !isConflict(err)) throw err
+    }
+  }
+}
+
+/** Whether PostgreSQL rolled the statement back to let others go on: safe to run again, and answered 503 when it keeps failing. */
+export const isConflict = (err: unknown): boolean => RETRYABLE.has((err as { code?: string } | null)?.code ?? '')

@@ -1,6 +1,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isConflict } from '../db/database.js'
 import { AppError, type ErrorCode, errorCodes } from '../errors.js'
 import { RedisUnavailable } from '../redis/scripts.js'
 import { INSTANT_PATTERN, patternRules } from './schemas.js'
@@ -96,13 +97,18 @@ const frameworkRefusals: Partial<Record<number, ErrorCode>> = {
   431: 'HEADERS_TOO_LARGE',
 }
 
-/** Errors of the database or Redis being unreachable: the client gets 503, not 500. */
+/**
+ * Errors of the database or Redis being unreachable, or of a statement PostgreSQL rolled back so
+ * that others could go on (a deadlock's victim, a serialization failure, once retried): the
+ * client gets 503, to retry later, not 500.
+ */
 function isDependencyDown(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string }
   if (!e || typeof e !== 'object') return false
   const code = e.code ?? ''
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300'].includes(code) ||
+    isConflict(error) ||
     code.startsWith('08') ||
     e.name === 'MaxRetriesPerRequestError' ||
     error instanceof RedisUnavailable ||
