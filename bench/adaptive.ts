@@ -14,12 +14,12 @@
  * errors (5xx and connection failures) apart from the product's refusals (409, 429), and admitted
  * fans a second; for adaptive, the rates it chose.
  *
- *   ADAPTIVE_FANS (20000)  ADAPTIVE_SEATS (2000): the fans in front, as many as the seats, buy
+ *   ADAPTIVE_FANS (20000)  ADAPTIVE_SEATS (as many as the fans): the fans in front, as many as the seats, buy
  *   ADAPTIVE_DELAY_MS (20): added to every round trip to PostgreSQL
  *   ADAPTIVE_POOL (8): DATABASE_POOL_SIZE of the service process
  *   ADAPTIVE_TARGET_MS (1000): adaptive admission's target p90 of holds and payments
  *   ADAPTIVE_MAX_PER_TICK (2000): adaptive admission's maximum (its minimum is 1)
- *   ADAPTIVE_START_PER_TICK (1): the rate adaptive admission starts from
+ *   ADAPTIVE_START_PER_TICK (100, the deployment's default QUEUE_ADMIT_PER_TICK): the rate adaptive admission starts from
  *   ADAPTIVE_CALIBRATION_S (15)  ADAPTIVE_CALIBRATION_IN_FLIGHT (64): the capacity's measurement
  *   ADAPTIVE_VARIANTS (half,one,two,adaptive)  ADAPTIVE_LIMIT_S (400): a variant not sold out by then stops
  *   BENCH_DATABASE_URL (local test database, fresh schema)  BENCH_REDIS_URL (local Redis)
@@ -44,7 +44,7 @@ import {
 import { type AdaptiveVariant, adaptiveTable } from './tables.js'
 
 const FANS = Number(process.env.ADAPTIVE_FANS ?? 20_000)
-const SEATS = Math.min(FANS, Number(process.env.ADAPTIVE_SEATS ?? 2000))
+const SEATS = Math.min(FANS, Number(process.env.ADAPTIVE_SEATS ?? FANS))
 const DELAY_MS = Number(process.env.ADAPTIVE_DELAY_MS ?? 20)
 const POOL = Number(process.env.ADAPTIVE_POOL ?? 8)
 const TARGET_MS = Number(process.env.ADAPTIVE_TARGET_MS ?? 1000)
@@ -57,7 +57,7 @@ const ADMIN_KEY = randomBytes(16).toString('hex')
 const AUTH_SECRET = randomBytes(32).toString('base64url')
 /** The service's Redis keys: the lines of a sale that is over are deleted, so the admission loop no longer ticks them. */
 const REDIS_PREFIX = `sd:bench-adaptive-${randomBytes(4).toString('hex')}:`
-const START_PER_TICK = Number(process.env.ADAPTIVE_START_PER_TICK ?? 1)
+const START_PER_TICK = Number(process.env.ADAPTIVE_START_PER_TICK ?? 100)
 const PRICE = 1000
 /** How long a fan waits before trying a failed hold or payment again. */
 const RETRY_MS = 1000
@@ -443,6 +443,7 @@ async function main() {
       targetMs: TARGET_MS,
       minPerTick: 1,
       maxPerTick: MAX_PER_TICK,
+      startPerTick: START_PER_TICK,
       capacity,
       calibrationS: CALIBRATION_S,
       calibrationInFlight: CALIBRATION_IN_FLIGHT,

@@ -322,6 +322,8 @@ interface AdaptiveFigures {
   targetMs: number
   minPerTick: number
   maxPerTick: number
+  /** The rate adaptive admission started from (runs before it was recorded: not given). */
+  startPerTick?: number
   capacity: { purchasesPerS: number; holdP50Ms: number; payP50Ms: number }
   calibrationS: number
   calibrationInFlight: number
@@ -335,7 +337,7 @@ export function adaptiveTable(r: AdaptiveFigures): string {
   const c = r.capacity.purchasesPerS
   const rate = (v: AdaptiveFigures['variants'][number]) =>
     v.admitPerS === null
-      ? `adaptive, ${r.minPerTick}–${thousands(r.maxPerTick)}, target ${r.targetMs} ms`
+      ? `adaptive, ${r.minPerTick}–${thousands(r.maxPerTick)}${r.startPerTick === undefined ? '' : ` from ${thousands(r.startPerTick)}`}, target ${r.targetMs} ms`
       : `fixed ${thousands(v.admitPerS)}/s (${(v.admitPerS / c).toFixed(1)} × capacity)`
   const soldOut = (v: AdaptiveFigures['variants'][number]) =>
     v.soldOutS === null ? `not sold out (${thousands(v.sold)} sold)` : `${v.soldOutS} s`

@@ -87,7 +87,7 @@ export class PaymentService {
     // 1. The common case, an ACTIVE queue token of this user (one store read): the payment's own
     //    statement checks its key, so a retry of a finished payment is replayed there.
     const active = await this.gate.activeToPay(userId, queueToken)
-    if (active) return this.health.observe(active.concertId, () => this.payAdmitted(active, request))
+    if (active) return this.health.observe(active.concertId, () => this.payAdmitted(active, request), true)
 
     // 2. Any other token: a retry of a finished payment is answered before the gate, as its token
     //    has ended by now.
@@ -98,8 +98,10 @@ export class PaymentService {
     //    hard limit may still pay the live holds taken under it. From here on the payment counts
     //    in the booking health of its queue token's concert.
     const credentials = this.gate.credentials(userId, queueToken)
-    return this.health.observe(this.gate.concertOf(credentials), async () =>
-      this.payAdmitted(await this.gate.admitToPay(credentials, () => this.reservations.find(userId, reservationId)), request),
+    return this.health.observe(
+      this.gate.concertOf(credentials),
+      async () => this.payAdmitted(await this.gate.admitToPay(credentials, () => this.reservations.find(userId, reservationId)), request),
+      true,
     )
   }
 

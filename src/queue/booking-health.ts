@@ -20,6 +20,8 @@ export interface HealthCounts {
   buckets: number[]
   /** Answers that were a 5xx (503 included). */
   errors: number
+  /** Purchases done: payments that succeeded, the fans the booking side served to the end. */
+  served: number
 }
 
 /** Counts of one concert and window, as a process hands them to the store. */
@@ -30,7 +32,7 @@ export interface HealthEntry {
   counts: HealthCounts
 }
 
-export const emptyCounts = (): HealthCounts => ({ buckets: new Array<number>(HEALTH_BUCKETS).fill(0), errors: 0 })
+export const emptyCounts = (): HealthCounts => ({ buckets: new Array<number>(HEALTH_BUCKETS).fill(0), errors: 0, served: 0 })
 
 /** The answers counted: the sum over the buckets. */
 export const answered = (counts: HealthCounts) => counts.buckets.reduce((a, b) => a + b, 0)
@@ -76,12 +78,15 @@ export class BookingHealth {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Runs one hold or payment of a concert (none known: not counted) and counts how it answered. */
-  async observe<T>(concertId: string | undefined, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one hold or payment of a concert (none known: not counted) and counts how it answered;
+   * one that `serves` (a payment) and succeeds is also counted as a purchase done.
+   */
+  async observe<T>(concertId: string | undefined, run: () => Promise<T>, serves = false): Promise<T> {
     const started = performance.now()
     try {
       const result = await run()
-      if (concertId !== undefined) this.record(concertId, performance.now() - started, false)
+      if (concertId !== undefined) this.record(concertId, performance.now() - started, false, serves)
       return result
     } catch (err) {
       const status = err instanceof AppError ? err.status : 500
@@ -93,11 +98,12 @@ export class BookingHealth {
   }
 
   /** Counts one answer of a concert's booking side, of this latency, at the clock's window. */
-  record(concertId: string, latencyMs: number, failed: boolean): void {
+  record(concertId: string, latencyMs: number, failed: boolean, served = false): void {
     const entry = this.#entryOf(concertId, Math.floor(this.clock.now() / ADAPTIVE_WINDOW_MS))
     if (!entry) return
     entry.counts.buckets[bucketOf(latencyMs)]!++
     if (failed) entry.counts.errors++
+    if (served) entry.counts.served++
   }
 
   /** The counts since the last drain, recent windows only; this process starts counting afresh. */
@@ -115,6 +121,7 @@ export class BookingHealth {
       if (!kept) continue
       for (let b = 0; b < HEALTH_BUCKETS; b++) kept.counts.buckets[b]! += entry.counts.buckets[b]!
       kept.counts.errors += entry.counts.errors
+      kept.counts.served += entry.counts.served
     }
   }
 

@@ -304,18 +304,18 @@ export class DbQueueStore extends BatchedQueueStore {
 
   async addHealth(concertId: string, window: number, counts: HealthCounts): Promise<void> {
     await sql`select queue_health_add(${concertId}, ${window}::bigint, ${counts.buckets}::integer[], ${counts.errors}::integer,
-      ${window - HEALTH_KEEP_WINDOWS}::bigint)`.execute(this.db)
+      ${counts.served}::integer, ${window - HEALTH_KEEP_WINDOWS}::bigint)`.execute(this.db)
   }
 
   async takeWindow(concertId: string, window: number): Promise<AdaptiveWindow | undefined> {
     const from = window * ADAPTIVE_WINDOW_MS
-    const { rows } = await sql<{ buckets: number[]; errors: number; admitted: number; waiting: number }>`
+    const { rows } = await sql<{ buckets: number[]; errors: number; served: number; admitted: number; waiting: number }>`
       select * from queue_adaptive_take(${concertId}, ${window}::bigint, ${new Date(from)}, ${new Date(from + ADAPTIVE_WINDOW_MS)})`.execute(
       this.db,
     )
     const row = rows[0]
     if (!row) return undefined
-    const counts = row.buckets.length === 0 ? emptyCounts() : { buckets: row.buckets, errors: row.errors }
+    const counts = row.buckets.length === 0 ? emptyCounts() : { buckets: row.buckets, errors: row.errors, served: row.served }
     return { counts, admitted: row.admitted, waiting: row.waiting }
   }
 

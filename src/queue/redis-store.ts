@@ -371,7 +371,7 @@ export class RedisQueueStore extends BatchedQueueStore {
     counts.buckets.forEach((n, bucket) => {
       if (n > 0) pairs.push(bucket, n)
     })
-    await this.scripts.run('health-add', [this.healthKey(concertId, window)], [HEALTH_KEEP_MS, counts.errors, ...pairs])
+    await this.scripts.run('health-add', [this.healthKey(concertId, window)], [HEALTH_KEEP_MS, counts.errors, counts.served, ...pairs])
   }
 
   async takeWindow(concertId: string, window: number): Promise<AdaptiveWindow | undefined> {
@@ -384,9 +384,10 @@ export class RedisQueueStore extends BatchedQueueStore {
     const from = window * ADAPTIVE_WINDOW_MS
     const taken = (await this.scripts.run('adaptive-take', keys, [window, from, from + ADAPTIVE_WINDOW_MS, ADAPTIVE_KEEP_MS])) as number[]
     if (taken.length === 0) return undefined
-    const [admitted, waiting, errors, ...pairs] = taken as [number, number, number, ...number[]]
+    const [admitted, waiting, errors, served, ...pairs] = taken as [number, number, number, number, ...number[]]
     const counts = emptyCounts()
     counts.errors = errors
+    counts.served = served
     for (let i = 0; i < pairs.length; i += 2) counts.buckets[pairs[i]!] = pairs[i + 1]!
     return { counts, admitted, waiting }
   }

@@ -72,8 +72,11 @@ export const QueueReportSchema = Type.Object({
         [
           Type.Literal('errors'),
           Type.Literal('over-target'),
+          Type.Literal('settling'),
+          Type.Literal('rising'),
           Type.Literal('near-target'),
           Type.Literal('headroom'),
+          Type.Literal('probing'),
           Type.Literal('line-empty'),
           Type.Literal('slots-unused'),
           Type.Literal('at-max'),

@@ -105,7 +105,7 @@ export interface QueueParts {
 
 /**
  * What a status answer needs of its concert, besides the entry itself: read from memory by every
- * poll, and looked up again (once for all the polls waiting on it) when older than
+ * poll, and looked up again (once for all the polls that ask meanwhile) when older than
  * POLL_CONTEXT_MS. The parts come from caches of their own that are already up to 1 s old.
  */
 interface PollContext {
@@ -118,6 +118,10 @@ interface PollContext {
 }
 
 const POLL_CONTEXT_MS = 250
+/** A poll context this old or older is no answer: the poll waits for the next. */
+const POLL_CONTEXT_STALE_MS = 10_000
+/** How long a poll waits for a new context before it answers from the one before. */
+const POLL_CONTEXT_PATIENCE_MS = 100
 /** A concert stays in the metrics this long after its line was last seen with someone in it, so its figures fall to zero. */
 const FIGURES_AFTER_LINE_MS = 60_000
 
@@ -176,6 +180,8 @@ export class QueueService {
   #arrivals = 0
   readonly #contexts = new Generations<PollContext>(5_000)
   readonly #contextLoads = new SingleFlight<PollContext>()
+  /** Per lookup of a poll context, what the polls that came while it ran answer with (pollContext). */
+  readonly #patience = new WeakMap<Promise<PollContext>, Promise<PollContext>>()
   /** When this process last saw each concert listed as live, for the metrics. */
   readonly #lastSeenLive = new Map<string, number>()
   /** The last window this process asked to decide, per concert: one ask per window. */
@@ -296,15 +302,36 @@ export class QueueService {
     return this.view(token!, context, state, now)
   }
 
-  /** The concert's side of a status answer: from memory while fresh, else looked up once for every poll waiting. */
+  /**
+   * The concert's side of a status answer: from memory while fresh, else looked up once for every
+   * poll waiting. While the lookup takes longer than POLL_CONTEXT_PATIENCE_MS, or fails, a context
+   * less than POLL_CONTEXT_STALE_MS old answers instead: a crowd's polls do not queue behind the
+   * holds and payments that saturate the database, nor fail with them.
+   */
   private pollContext(concertId: string): PollContext | Promise<PollContext> {
     const context = this.#contexts.get(concertId)
-    if (context && this.clock.now() - context.loadedAt < POLL_CONTEXT_MS) return context
-    return this.#contextLoads.run(
+    const age = context === undefined ? Number.POSITIVE_INFINITY : this.clock.now() - context.loadedAt
+    if (age < POLL_CONTEXT_MS) return context!
+    const loading = this.#contextLoads.run(
       concertId,
       () => this.loadPollContext(concertId),
       (loaded) => this.#contexts.set(concertId, loaded),
     )
+    if (age >= POLL_CONTEXT_STALE_MS) return loading
+    // One wait per lookup, shared by every poll that comes while it runs.
+    let answer = this.#patience.get(loading)
+    if (!answer) {
+      answer = new Promise<PollContext>((resolve) => {
+        const timer = setTimeout(() => resolve(context!), POLL_CONTEXT_PATIENCE_MS)
+        const settle = (value: PollContext) => {
+          clearTimeout(timer)
+          resolve(value)
+        }
+        loading.then(settle, () => settle(context!))
+      })
+      this.#patience.set(loading, answer)
+    }
+    return answer
   }
 
   private async loadPollContext(concertId: string): Promise<PollContext> {
@@ -461,9 +488,22 @@ export class QueueService {
     this.#adaptedWindows.set(concertId, window)
     const taken = await this.store.takeWindow(concertId, window)
     if (!taken) return
-    const current = await this.inForce(concertId, s, now)
-    const decision = decide(current.admitPerTick, signalOf(taken, window, current), s.adaptive)
-    await this.store.saveDecision(concertId, { ...decision, window, words: describe(decision, s.adaptive), decidedAt: now })
+    const last = await this.store.lastDecision(concertId)
+    const current = await this.inForce(concertId, s, now, last)
+    const cutWindow = last?.cutWindow ?? null
+    const memory = {
+      windowsSinceCut: cutWindow === null ? undefined : window - cutWindow,
+      ceiling: last?.ceiling ?? undefined,
+      lastP90Ms: last?.latencyP90Ms ?? undefined,
+    }
+    const decision = decide(current.admitPerTick, signalOf(taken, window, current), s.adaptive, memory)
+    await this.store.saveDecision(concertId, {
+      ...decision,
+      window,
+      cutWindow: decision.cut ? window : cutWindow,
+      words: describe(decision, s.adaptive),
+      decidedAt: now,
+    })
     if (decision.admitPerTick !== s.admitPerTick) void this.apply(concertId, { admitPerTick: decision.admitPerTick }).catch(() => undefined)
   }
 
@@ -612,6 +652,7 @@ function signalOf(taken: AdaptiveWindow, window: number, s: QueueSettings): Heal
     requests: answered(taken.counts),
     errors: taken.counts.errors,
     latencyP90Ms: latencyP90(taken.counts),
+    servedPerTick: (taken.counts.served * s.tickMs) / ADAPTIVE_WINDOW_MS,
     waiting: taken.waiting,
     slotUse: slots > 0 ? Math.min(1, taken.admitted / slots) : 1,
   }

@@ -73,6 +73,8 @@ export interface AdaptiveWindow {
 export interface AdaptiveRecord extends AdaptiveDecision {
   /** The window it was decided on. */
   window: number
+  /** The window of the last decision that cut the rate, this one or an earlier; null: none. */
+  cutWindow: number | null
   /** The decision in words (adaptive.ts `describe`). */
   words: string
   decidedAt: number

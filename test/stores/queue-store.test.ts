@@ -457,13 +457,15 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     const window = T0 / ADAPTIVE_WINDOW_MS
     for (let i = 0; i < 3; i++) await join(c, T0, l)
     await store.tick(c, T0, l)
-    // Each process's counts of the window: answers in buckets 3 and 10, one of them failed on the last.
+    // Each process's counts of the window: answers in buckets 3 and 10, one of them failed on the
+    // last; each served as many purchases as its number.
     await Promise.all(
       sut.stores.map((s, i) => {
         const counts = emptyCounts()
         counts.buckets[3] = i + 1
         counts.buckets[10] = 2
         counts.errors = i === sut.stores.length - 1 ? 1 : 0
+        counts.served = i + 1
         return s.addHealth(c, window, counts)
       }),
     )
@@ -477,6 +479,7 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     expected.buckets[3] = 1 + 2 + 3 + 4
     expected.buckets[10] = 8
     expected.errors = 1
+    expected.served = 1 + 2 + 3 + 4
     expect(winners[0]).toEqual({ counts: expected, admitted: 2, waiting: 1 })
     expect(await sut.stores[1]!.takeWindow(c, window)).toBeUndefined()
     expect(await sut.stores[2]!.takeWindow(c, window - 1)).toBeUndefined()
@@ -488,6 +491,10 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
       reason: 'headroom' as const,
       latencyP90Ms: 12.5,
       errorRate: 1 / 18,
+      servedPerTick: 5,
+      cut: false,
+      ceiling: 40,
+      cutWindow: window - 4,
       words: 'p90 13 ms, under the 250 ms target: up to 3 a tick',
       decidedAt: T0 + 3000,
     }
@@ -498,8 +505,13 @@ describe.each(queueStoreTargets)('queue store contract on $name', (target) => {
     expect(next?.counts.errors).toBe(5)
     await store.saveDecision(c, { ...decision, admitPerTick: 99 })
     expect(await sut.stores[2]!.lastDecision(c)).toEqual(decision)
-    await store.saveDecision(c, { ...decision, window: window + 1, admitPerTick: 1, reason: 'errors' })
-    expect(await sut.stores[2]!.lastDecision(c)).toMatchObject({ window: window + 1, admitPerTick: 1, reason: 'errors' })
+    await store.saveDecision(c, { ...decision, window: window + 1, admitPerTick: 1, reason: 'errors', cut: true, cutWindow: window + 1 })
+    expect(await sut.stores[2]!.lastDecision(c)).toMatchObject({
+      window: window + 1,
+      admitPerTick: 1,
+      reason: 'errors',
+      cutWindow: window + 1,
+    })
   })
 
   it('when no process had answers in a window, then its taker gets empty counts', async () => {

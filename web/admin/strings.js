@@ -238,10 +238,16 @@ const ko = {
         return `선점·결제의 ${failed}가 실패: 절반인 ${to}으로 줄임`
       case 'over-target':
         return `${p90}, 목표 ${targetMs}ms 초과: ${to}으로 줄임`
+      case 'settling':
+        return `${p90}: 지난 감소가 드러날 때까지 ${to} 유지`
+      case 'rising':
+        return `${p90}, 목표 ${targetMs}ms 아래지만 빠르게 오르는 중: ${to} 유지`
       case 'near-target':
-        return `${p90}, 목표 ${targetMs}ms 바로 아래: ${to} 유지`
+        return `${p90}, 목표 ${targetMs}ms 아래지만 여유가 적음: ${to} 유지`
       case 'headroom':
         return `${p90}, 목표 ${targetMs}ms 미만: ${to}으로 늘림`
+      case 'probing':
+        return `${p90}, 목표 ${targetMs}ms 미만, 지난번 한계 근처: ${to}으로 조금 늘림`
       case 'line-empty':
         return `대기하는 사람이 없음: ${to} 유지`
       case 'slots-unused':

@@ -10,6 +10,7 @@ import { up as presaleCodes } from './migrations/0006_presale_codes.js'
 import { up as joinLimits } from './migrations/0007_join_limits.js'
 import { up as lineFront } from './migrations/0008_line_front.js'
 import { up as paymentKeyInStatement } from './migrations/0009_payment_key_in_statement.js'
+import { up as purchasesServed } from './migrations/0010_purchases_served.js'
 
 /** Every migration (table changes only), in order. A new migration is a new file in migrations/ and a line here. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0007_join_limits': { up: joinLimits },
   '0008_line_front': { up: lineFront },
   '0009_payment_key_in_statement': { up: paymentKeyInStatement },
+  '0010_purchases_served': { up: purchasesServed },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
