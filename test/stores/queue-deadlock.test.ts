@@ -37,13 +37,17 @@ describe.each(storesOf(postgresTarget))('a batch of polls chosen as a deadlock v
   let other: pg.Client
   beforeAll(async () => {
     databaseUrl = await freshPostgresSchema()
-    handle = openDatabase({ databaseUrl, dataDir: 'memory://', timeoutMs: 10_000 })
+    // PostgreSQL looks for a deadlock once, deadlock_timeout after a statement starts to wait, and
+    // rolls back the side that finds it. The polls look after 5 s (by then the other side waits
+    // too, however busy the machine), the other side after 60 s: the polls are always the victim.
+    const storeUrl = new URL(databaseUrl)
+    storeUrl.searchParams.set('options', `${storeUrl.searchParams.get('options')} -c deadlock_timeout=5s`)
+    handle = openDatabase({ databaseUrl: storeUrl.toString(), dataDir: 'memory://', timeoutMs: 30_000 })
     await migrateDatabase(handle.db)
     store = new DbQueueStore(handle.db)
     other = new pg.Client({ connectionString: databaseUrl })
     await other.connect()
-    // PostgreSQL rolls back the side that looks for the deadlock first: here, always the polls.
-    await other.query(`set deadlock_timeout = '10s'`)
+    await other.query(`set deadlock_timeout = '60s'`)
   })
   afterAll(async () => {
     await other?.end()
